@@ -1,0 +1,50 @@
+"""Where the data lives, how long to train, and which device to use."""
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_ENV = "GANLIB_DATA"
+QUICK_ENV = "GANLIB_QUICK"
+
+
+def data_root() -> Path:
+    """The one data root: $GANLIB_DATA, else `data/` at the repository root."""
+    root = os.environ.get(DATA_ENV)
+    path = Path(root).expanduser() if root else REPO_ROOT / "data"
+    path.mkdir(parents=True, exist_ok=True)
+    return path.resolve()
+
+
+def is_quick() -> bool:
+    """True when $GANLIB_QUICK asks for the short test budget (set by `make test`)."""
+    return os.environ.get(QUICK_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def budget(full: int | float, quick: int | float) -> int | float:
+    """The training budget for this run: `quick` under `make test`, `full` otherwise."""
+    for name, value in (("full", full), ("quick", quick)):
+        if not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"budget: `{name}` must be a positive number, got {value!r}")
+    return quick if is_quick() else full
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch so that a run can be repeated exactly."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def default_device() -> torch.device:
+    """The fastest device here: CUDA, then Apple's MPS, then the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")

@@ -1,0 +1,174 @@
+"""Metrics that judge samples, not losses: classifier IS, Fréchet distance, class coverage."""
+from __future__ import annotations
+
+import sys
+import time
+from functools import lru_cache
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.std import tqdm
+
+from .config import data_root, set_seed
+from .data import BatchSampler, load_mnist, to_model_range
+
+CLASSIFIER_FILE = "mnist_classifier.pt"
+MIN_TEST_ACCURACY = 0.99
+
+
+class MnistClassifier(nn.Module):
+    """A small CNN; its 128-d penultimate layer gives the features for the Fréchet distance."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Sequential(
+            nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
+        self.hidden = nn.Sequential(nn.Linear(64 * 7 * 7, 128), nn.ReLU())
+        self.head = nn.Linear(128, 10)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """Penultimate features [N, 128] of images in [-1, 1], shaped [N, 784] or [N, 1, 28, 28]."""
+        if images.ndim == 2 and images.shape[1] == 784:
+            images = images.reshape(-1, 1, 28, 28)
+        if images.ndim != 4 or tuple(images.shape[1:]) != (1, 28, 28):
+            raise ValueError(f"MnistClassifier: `images` must be [N, 784] or [N, 1, 28, 28], got {list(images.shape)}")
+        return self.hidden(self.conv(images))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Class logits [N, 10]."""
+        return self.head(self.features(images))
+
+
+@torch.no_grad()
+def accuracy(model: MnistClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """Fraction of images classified correctly."""
+    model.eval()
+    predictions = torch.cat([model(chunk).argmax(1) for chunk in images.split(2000)])
+    return (predictions == labels).float().mean().item()
+
+
+def train_classifier(epochs: int = 2, batch_size: int = 128, seed: int = 0) -> tuple[MnistClassifier, float]:
+    """Train the evaluation classifier on MNIST's training set; returns it and its test accuracy."""
+    set_seed(seed)
+    images, labels = load_mnist(train=True)
+    x = to_model_range(images).reshape(-1, 1, 28, 28)
+    model = MnistClassifier()
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    steps = epochs * len(x) // batch_size
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=2e-3, total_steps=steps)
+    sampler = BatchSampler(torch.arange(len(x)).unsqueeze(1), batch_size, torch.Generator().manual_seed(seed))
+    model.train()
+    with torch.enable_grad():
+        _fit(model, optimizer, scheduler, sampler, x, labels, steps)
+    test_images, test_labels = load_mnist(train=False)
+    return model.eval(), accuracy(model, to_model_range(test_images), test_labels)
+
+
+def _fit(model, optimizer, scheduler, sampler, x, labels, steps) -> None:
+    """The classifier's training loop."""
+    for _ in tqdm(range(steps), desc="training the MNIST classifier", file=sys.stdout, mininterval=2.0):
+        index = sampler.next().squeeze(1)
+        loss = F.cross_entropy(model(x[index]), labels[index])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+
+
+@lru_cache(maxsize=1)
+def load_classifier() -> MnistClassifier:
+    """The evaluation classifier, trained once (about a CPU-minute) and cached in the data root."""
+    path = data_root() / CLASSIFIER_FILE
+    if path.exists():
+        state = torch.load(path)
+        model = MnistClassifier()
+        model.load_state_dict(state["weights"])
+        return model.eval()
+    start = time.perf_counter()
+    model, test_accuracy = train_classifier()
+    if test_accuracy < MIN_TEST_ACCURACY:
+        raise RuntimeError(f"the evaluation classifier reached only {test_accuracy:.4f} test accuracy "
+                           f"(< {MIN_TEST_ACCURACY}); its scores would not be trustworthy")
+    torch.save({"weights": model.state_dict(), "test_accuracy": test_accuracy,
+                "train_seconds": time.perf_counter() - start}, path)
+    return model
+
+
+def classifier_info() -> dict[str, float]:
+    """Test accuracy and training time recorded when the cached classifier was trained."""
+    load_classifier()
+    state = torch.load(data_root() / CLASSIFIER_FILE)
+    return {"test_accuracy": state["test_accuracy"], "train_seconds": state["train_seconds"]}
+
+
+def classify(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class probabilities [N, 10] and penultimate features [N, 128] of images in [-1, 1]."""
+    model = load_classifier()
+    images = images.detach().float().cpu()
+    if images.numel() and (images.min() < -1.001 or images.max() > 1.001):
+        raise ValueError("classify: `images` must lie in [-1, 1] (the generator's tanh range)")
+    with torch.no_grad():
+        features = torch.cat([model.features(chunk) for chunk in images.split(2000)])
+        return F.softmax(model.head(features), dim=1), features
+
+
+def inception_score(probs: torch.Tensor) -> float:
+    """exp(E_x KL(p(y|x) || p(y))): near 10 for sharp samples spread evenly over 10 classes."""
+    probs = probs.double().clamp_min(1e-12)
+    marginal = probs.mean(0, keepdim=True)
+    return float(torch.exp((probs * (probs.log() - marginal.log())).sum(1).mean()))
+
+
+def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets [N, d]."""
+    a, b = features_a.double().numpy(), features_b.double().numpy()
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    # tr sqrt(cov_a cov_b) = sum of sqrt(eigenvalues) of sqrt(cov_a) cov_b sqrt(cov_a), which is symmetric
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(values.clip(min=0))) @ vectors.T
+    cross = np.linalg.eigvalsh(root_a @ cov_b @ root_a).clip(min=0)
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * np.sqrt(cross).sum())
+
+
+@lru_cache(maxsize=1)
+def _test_features() -> torch.Tensor:
+    """Classifier features of the 10,000 real test images, the reference for the Fréchet distance."""
+    return classify(to_model_range(load_mnist(train=False)[0]))[1]
+
+
+def score_samples(images: torch.Tensor) -> dict[str, float]:
+    """IS, Fréchet distance to the real test set, and per-class fractions of generated images."""
+    probs, features = classify(images)
+    counts = torch.bincount(probs.argmax(1), minlength=10).float() / len(probs)
+    scores = {"IS": inception_score(probs), "FD": frechet_distance(features, _test_features())}
+    scores.update({f"class_{digit}": float(counts[digit]) for digit in range(10)})
+    scores["classes_covered"] = float((counts >= 0.02).sum())  # a class with under 2% counts as dropped
+    return scores
+
+
+@lru_cache(maxsize=4)
+def real_baselines(n: int = 10_000, seed: int = 0) -> dict[str, float]:
+    """The same scores for real images: what a perfect generator would get with n samples."""
+    images = load_mnist(train=True)[0]
+    pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]
+    real = score_samples(to_model_range(images[pick]))
+    test_probs, _ = classify(to_model_range(load_mnist(train=False)[0]))
+    return {"IS_real_test": inception_score(test_probs), "IS_real_train": real["IS"],
+            "FD_real_train_vs_test": real["FD"]}
+
+
+def generator_metrics(n: int = 5000) -> "callable":
+    """A metric function for Trainer(metric_fn=...): scores n fresh samples of the generator."""
+    def metric_fn(generator: nn.Module) -> dict[str, float]:
+        generator.eval()
+        with torch.no_grad():
+            z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(1234))
+            device = next(generator.parameters()).device
+            images = torch.cat([generator(chunk.to(device)) for chunk in z.split(1024)]).cpu()
+        generator.train()
+        return score_samples(images)
+    return metric_fn

@@ -1,0 +1,77 @@
+"""Multilayer-perceptron generator and discriminator."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {"relu": lambda: nn.ReLU(), "leaky_relu": lambda: nn.LeakyReLU(0.2)}
+
+
+def _activation(name: str) -> nn.Module:
+    """An activation layer by name."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"`activation` must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+    return ACTIVATIONS[name]()
+
+
+def check_batch(x: torch.Tensor, features: int, who: str, argument: str) -> None:
+    """Raise a clear error unless `x` is a float batch [N, features]."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{who}: `{argument}` must be a tensor, got {type(x).__name__}")
+    if x.ndim != 2 or x.shape[1] != features:
+        raise ValueError(f"{who}: `{argument}` must have shape [batch, {features}], got {list(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"{who}: `{argument}` must be a float tensor, got {x.dtype}")
+
+
+class MLPGenerator(nn.Module):
+    """Maps noise z [N, latent_dim] to samples [N, out_dim], in [-1, 1] with the default tanh output."""
+
+    def __init__(self, latent_dim: int = 100, hidden: Sequence[int] = (128, 256), out_dim: int = 784,
+                 activation: str = "leaky_relu", batch_norm: bool = False, tanh_output: bool = True):
+        super().__init__()
+        self.latent_dim, self.out_dim = latent_dim, out_dim
+        layers: list[nn.Module] = []
+        width = latent_dim
+        for size in hidden:
+            layers.append(nn.Linear(width, size))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(size))
+            layers.append(_activation(activation))
+            width = size
+        layers.append(nn.Linear(width, out_dim))
+        if tanh_output:
+            layers.append(nn.Tanh())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Generate one sample per row of `z`."""
+        check_batch(z, self.latent_dim, "MLPGenerator", "z (latent size)")
+        return self.net(z)
+
+
+class MLPDiscriminator(nn.Module):
+    """Maps samples [N, in_dim] to one real-vs-fake logit each, shape [N]."""
+
+    def __init__(self, in_dim: int = 784, hidden: Sequence[int] = (256, 128),
+                 activation: str = "leaky_relu", dropout: float = 0.0):
+        super().__init__()
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"MLPDiscriminator: `dropout` must be in [0, 1), got {dropout}")
+        self.in_dim = in_dim
+        layers: list[nn.Module] = []
+        width = in_dim
+        for size in hidden:
+            layers += [nn.Linear(width, size), _activation(activation)]
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = size
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return logits (not probabilities): apply a sigmoid to get D(x)."""
+        check_batch(x, self.in_dim, "MLPDiscriminator", "x")
+        return self.net(x).squeeze(1)

@@ -1,0 +1,87 @@
+"""Figures the lessons share: sample grids, loss curves, metric curves, class histograms."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+
+def image_grid(images: torch.Tensor, ncols: int = 8) -> np.ndarray:
+    """Tile images [N, 784] or [N, 1, 28, 28] in [-1, 1] into one array for imshow."""
+    images = images.detach().cpu().reshape(len(images), 28, 28)
+    nrows = -(-len(images) // ncols)
+    grid = np.ones((nrows * 30, ncols * 30), dtype=np.float32)
+    for i, image in enumerate(images):
+        row, col = divmod(i, ncols)
+        grid[row * 30 + 1 : row * 30 + 29, col * 30 + 1 : col * 30 + 29] = (image.numpy() + 1) / 2
+    return grid
+
+
+def show_images(images: torch.Tensor, title: str, ncols: int = 8, ax: plt.Axes | None = None) -> plt.Axes:
+    """Show a grid of MNIST-sized images with a title."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(ncols * 0.6, -(-len(images) // ncols) * 0.6 + 0.4))
+    ax.imshow(image_grid(images, ncols), cmap="gray_r", vmin=0, vmax=1)
+    ax.set_title(title)
+    ax.axis("off")
+    return ax
+
+
+def show_snapshots(snapshots: Sequence[tuple[int, torch.Tensor]], title: str, n_images: int = 16,
+                   max_panels: int = 6) -> plt.Figure:
+    """Fixed-noise samples at several points of training, side by side."""
+    chosen = [snapshots[round(i)] for i in np.linspace(0, len(snapshots) - 1, min(max_panels, len(snapshots)))]
+    fig, axes = plt.subplots(1, len(chosen), figsize=(2.2 * len(chosen), 2.6), squeeze=False)
+    for ax, (step, images) in zip(axes[0], chosen):
+        show_images(images[:n_images], f"step {step}", ncols=4, ax=ax)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def smooth(values: Sequence[float], window: int) -> np.ndarray:
+    """Moving average, so that noisy per-step losses show their trend."""
+    values = np.asarray(values, dtype=float)
+    window = max(1, min(window, len(values)))
+    return np.convolve(values, np.ones(window) / window, mode="valid")
+
+
+def plot_losses(history: dict[str, list[float]], title: str, window: int = 100, ax: plt.Axes | None = None) -> plt.Axes:
+    """Discriminator and generator loss per step, smoothed with a moving average."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    for key, label in (("loss_d", "discriminator"), ("loss_g", "generator")):
+        curve = smooth(history[key], window)
+        ax.plot(np.arange(len(curve)) + window // 2, curve, label=f"{label} loss")
+    ax.set(title=title, xlabel="training step", ylabel=f"loss (moving average of {window})")
+    ax.legend()
+    return ax
+
+
+def plot_metric(runs: dict[str, dict[str, list[float]]], key: str, title: str, baseline: float | None = None,
+                baseline_label: str = "real data", x: str = "train_seconds", ax: plt.Axes | None = None) -> plt.Axes:
+    """One metric over training for several runs, with a real-data baseline as a dashed line."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    for name, metrics in runs.items():
+        ax.plot(metrics[x], metrics[key], marker="o", markersize=3, label=name)
+    if baseline is not None:
+        ax.axhline(baseline, color="gray", linestyle="--", label=baseline_label)
+    ax.set(title=title, xlabel="training seconds" if x == "train_seconds" else "training step", ylabel=key)
+    ax.legend()
+    return ax
+
+
+def plot_class_histogram(fractions: dict[str, Sequence[float]], title: str, ax: plt.Axes | None = None) -> plt.Axes:
+    """Share of samples the classifier puts in each digit class, one bar group per run."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.2))
+    width = 0.8 / len(fractions)
+    for i, (name, values) in enumerate(fractions.items()):
+        ax.bar(np.arange(10) + (i - (len(fractions) - 1) / 2) * width, values, width, label=name)
+    ax.axhline(0.1, color="gray", linestyle="--", label="uniform (10%)")
+    ax.set(title=title, xlabel="digit class (by the classifier)", ylabel="fraction of samples", xticks=range(10))
+    ax.legend(fontsize="small")
+    return ax

@@ -1,0 +1,258 @@
+"""One Trainer for every lesson: alternating D and G updates on in-memory data."""
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from typing import Callable
+
+import torch
+from torch import nn
+from tqdm.std import tqdm
+
+from .config import default_device, set_seed
+from .data import BatchSampler
+from .losses import discriminator_loss, generator_loss
+
+MetricFn = Callable[[nn.Module], dict[str, float]]
+CHECKPOINT_FORMAT = "ganlib-checkpoint-v1"
+LOGGED = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g")
+
+
+def _positive(name: str, value: float, kind: type = float) -> None:
+    """Raise a clear error unless `value` is a positive number of the given kind."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0 or \
+            (kind is int and not isinstance(value, int)):
+        raise ValueError(f"Trainer: `{name}` must be a positive {kind.__name__}, got {value!r}")
+
+
+class Trainer:
+    """Trains a generator against a discriminator; every lesson reuses it.
+
+    Hyperparameters are plain attributes (lr_g, lr_d, betas, d_steps, g_loss, lr_decay),
+    so they can be changed between steps and take effect at the next one.
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, data: torch.Tensor, *,
+                 batch_size: int = 64, lr_g: float = 2e-4, lr_d: float = 2e-4,
+                 betas: tuple[float, float] = (0.5, 0.999), d_steps: int = 1,
+                 g_loss: str = "non_saturating", optimizer: str = "adam", lr_decay: float = 1.0, decay_every: int = 1000,
+                 ema_decay: float = 0.0, seed: int = 0, device: str | torch.device | None = None, n_fixed: int = 64,
+                 snapshot_every: int = 0, metric_fn: MetricFn | None = None, metric_every: int = 0,
+                 log_every: int = 50):
+        for name, value in (("lr_g", lr_g), ("lr_d", lr_d), ("lr_decay", lr_decay)):
+            _positive(name, value)
+        for name, value in (("batch_size", batch_size), ("d_steps", d_steps), ("decay_every", decay_every),
+                            ("n_fixed", n_fixed), ("log_every", log_every)):
+            _positive(name, value, int)
+        generator_loss(g_loss)  # fails early on an unknown name
+        if optimizer not in ("adam", "sgd"):
+            raise ValueError(f"Trainer: `optimizer` must be 'adam' or 'sgd', got {optimizer!r}")
+        self.device = torch.device(device) if device is not None else default_device()
+        self.generator = generator.to(self.device)
+        self.discriminator = discriminator.to(self.device)
+        self.latent_dim: int = generator.latent_dim
+        self.lr_g, self.lr_d, self.betas, self.d_steps = lr_g, lr_d, betas, d_steps
+        self.g_loss, self.lr_decay, self.decay_every = g_loss, lr_decay, decay_every
+        self.batch_size, self.seed, self.log_every = batch_size, seed, log_every
+        self.snapshot_every, self.metric_fn, self.metric_every = snapshot_every, metric_fn, metric_every
+
+        set_seed(seed)
+        self.rng = torch.Generator(device=self.device).manual_seed(seed)
+        self.sampler = BatchSampler(data.to(self.device), batch_size,
+                                    torch.Generator().manual_seed(seed + 1))
+        self.fixed_noise = torch.randn(n_fixed, self.latent_dim, generator=self.rng, device=self.device)
+        if not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"Trainer: `ema_decay` must be in [0, 1) (0 turns averaging off), got {ema_decay!r}")
+        self.ema_decay = ema_decay
+        # An exponential moving average of G's weights: smoother, often much better samples.
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if ema_decay else None
+        self.optimizer = optimizer
+        self.opt_g = self._make_optimizer(self.generator, lr_g)
+        self.opt_d = self._make_optimizer(self.discriminator, lr_d)
+
+        self.step_count = 0
+        self.train_seconds = 0.0
+        self.history: dict[str, list[float]] = {key: [] for key in LOGGED}
+        self.metrics: dict[str, list[float]] = {"step": [], "train_seconds": []}
+        self.snapshots: list[tuple[int, torch.Tensor]] = []
+        self._pending: list[torch.Tensor] = []
+
+    def _make_optimizer(self, model: nn.Module, lr: float) -> torch.optim.Optimizer:
+        """Adam with the trainer's betas, or plain SGD."""
+        if self.optimizer == "sgd":
+            return torch.optim.SGD(model.parameters(), lr=lr)
+        return torch.optim.Adam(model.parameters(), lr=lr, betas=self.betas)
+
+    # --- one iteration -------------------------------------------------------------
+    def noise(self, n: int) -> torch.Tensor:
+        """Draw n latent vectors from the trainer's own seeded generator."""
+        return torch.randn(n, self.latent_dim, generator=self.rng, device=self.device)
+
+    def _apply_hyperparameters(self) -> None:
+        """Write the current learning rates (with exponential decay) and betas into the optimizers."""
+        factor = self.lr_decay ** (self.step_count / self.decay_every)
+        for optimizer, lr in ((self.opt_g, self.lr_g), (self.opt_d, self.lr_d)):
+            for group in optimizer.param_groups:
+                group["lr"] = lr * factor
+                if "betas" in group:
+                    group["betas"] = tuple(self.betas)
+
+    def discriminator_step(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One D update on a real batch and a detached fake batch; returns (loss, D(real), D(fake))."""
+        real = self.sampler.next()
+        with torch.no_grad():
+            fake = self.generator(self.noise(self.batch_size))
+        real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
+        loss = discriminator_loss(real_logits, fake_logits)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        return loss.detach(), torch.sigmoid(real_logits.detach()).mean(), torch.sigmoid(fake_logits.detach()).mean()
+
+    def generator_step(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """One G update through a frozen D; returns the loss and the norm of G's gradient."""
+        self.discriminator.requires_grad_(False)  # no wasted gradients for D's weights
+        fake_logits = self.discriminator(self.generator(self.noise(self.batch_size)))
+        loss = generator_loss(self.g_loss)(fake_logits)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        grads = [p.grad for p in self.generator.parameters() if p.grad is not None]
+        grad_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+        self.opt_g.step()
+        self.discriminator.requires_grad_(True)
+        if self.generator_ema is not None:
+            self._update_ema()
+        return loss.detach(), grad_norm
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """Move the averaged generator's weights a small step towards the live generator's."""
+        torch._foreach_lerp_(list(self.generator_ema.parameters()), list(self.generator.parameters()),
+                             1.0 - self.ema_decay)
+        for averaged, live in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            averaged.copy_(live)
+
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The generator to sample from: the weight average when there is one."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    def step(self) -> None:
+        """One iteration: `d_steps` discriminator updates, then one generator update."""
+        _positive("d_steps", self.d_steps, int)
+        self._apply_hyperparameters()
+        self.generator.train()
+        self.discriminator.train()
+        for _ in range(self.d_steps):
+            loss_d, d_real, d_fake = self.discriminator_step()
+        loss_g, grad_norm = self.generator_step()
+        self._pending.append(torch.stack([loss_d, loss_g, d_real, d_fake, grad_norm]))
+        self.step_count += 1
+        if len(self._pending) >= self.log_every:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Move logged values to the history in one transfer, and stop on NaN or inf."""
+        if not self._pending:
+            return
+        rows = torch.stack(self._pending).cpu()
+        first_step = self.step_count - len(self._pending)
+        self._pending = []
+        bad = (~torch.isfinite(rows)).any(dim=1).nonzero()
+        for column, key in enumerate(LOGGED):
+            self.history[key].extend(rows[:, column].tolist())
+        if len(bad):
+            raise FloatingPointError(
+                f"Trainer: a loss became NaN or infinite at step {first_step + int(bad[0]) + 1}; "
+                f"try lower learning rates (lr_g={self.lr_g}, lr_d={self.lr_d})")
+
+    # --- longer runs ---------------------------------------------------------------
+    def train(self, steps: int | None = None, seconds: float | None = None, progress: bool = True) -> "Trainer":
+        """Train for a number of steps or of training seconds (metrics excluded), with a progress bar."""
+        if (steps is None) == (seconds is None):
+            raise ValueError("Trainer.train: give exactly one of `steps` or `seconds`")
+        if steps is not None:
+            _positive("steps", steps, int)
+        else:
+            _positive("seconds", seconds)
+        total = steps if steps is not None else math.ceil(seconds)
+        unit = "step" if steps is not None else "s"
+        bar = tqdm(total=total, unit=unit, disable=not progress, file=sys.stdout, mininterval=2.0,
+                   desc=f"training from step {self.step_count}")
+        start_step, start_seconds = self.step_count, self.train_seconds
+        self._record_extras()  # metrics and a snapshot at the start
+        while True:
+            done, elapsed = self.step_count - start_step, self.train_seconds - start_seconds
+            if (steps is not None and done >= steps) or (seconds is not None and elapsed >= seconds):
+                break
+            tick = time.perf_counter()
+            self.step()
+            self.train_seconds += time.perf_counter() - tick
+            self._record_extras()
+            bar.update(1 if steps is not None else min(total, int(elapsed)) - bar.n)
+        self._flush()
+        self._record_extras(force=True)
+        bar.set_postfix(loss_d=f"{self.history['loss_d'][-1]:.3f}", loss_g=f"{self.history['loss_g'][-1]:.3f}")
+        bar.close()
+        return self
+
+    def _record_extras(self, force: bool = False) -> None:
+        """Take fixed-noise snapshots and evaluate metrics on their schedules."""
+        last_snapshot = self.snapshots[-1][0] if self.snapshots else -1
+        if self.snapshot_every and last_snapshot != self.step_count and \
+                (force or self.step_count % self.snapshot_every == 0):
+            self.snapshots.append((self.step_count, self.sample_fixed()))
+        last_metric = self.metrics["step"][-1] if self.metrics["step"] else -1
+        if self.metric_fn and self.metric_every and last_metric != self.step_count and \
+                (force or self.step_count % self.metric_every == 0):
+            values = self.metric_fn(self.sampling_generator)
+            self.metrics["step"].append(self.step_count)
+            self.metrics["train_seconds"].append(self.train_seconds)
+            for key, value in values.items():
+                self.metrics.setdefault(key, []).append(value)
+
+    # --- sampling and checkpoints ----------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """n generated samples on the CPU, from the sampling generator in eval mode."""
+        generator = self.sampling_generator
+        generator.eval()
+        z = self.noise(n) if noise is None else noise
+        out = torch.cat([generator(chunk) for chunk in z.split(1024)]).cpu()
+        generator.train()
+        return out
+
+    def sample_fixed(self) -> torch.Tensor:
+        """Samples from the fixed noise, to watch the same latent points over training."""
+        return self.sample(len(self.fixed_noise), self.fixed_noise)
+
+    def save(self, path: str) -> None:
+        """Write a checkpoint: weights, optimizer and random states, step, history and metrics."""
+        self._flush()
+        torch.save({"format": CHECKPOINT_FORMAT, "generator": self.generator.state_dict(),
+                    "discriminator": self.discriminator.state_dict(),
+                    "generator_ema": self.generator_ema.state_dict() if self.generator_ema else None, "opt_g": self.opt_g.state_dict(),
+                    "opt_d": self.opt_d.state_dict(), "step": self.step_count,
+                    "train_seconds": self.train_seconds, "history": self.history,
+                    "metrics": self.metrics, "rng": self.rng.get_state(), "fixed_noise": self.fixed_noise,
+                    "sampler": self.sampler.state_dict()}, path)
+
+    def load(self, path: str) -> "Trainer":
+        """Restore a checkpoint written by `save` into this trainer's models and optimizers."""
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"Trainer.load: {path} is not a {CHECKPOINT_FORMAT} file")
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        if self.generator_ema is not None:
+            self.generator_ema.load_state_dict(state["generator_ema"] or state["generator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.step_count, self.train_seconds = state["step"], state["train_seconds"]
+        self.history, self.metrics = state["history"], state["metrics"]
+        self.rng.set_state(state["rng"].cpu())
+        self.fixed_noise = state["fixed_noise"].to(self.device)
+        self.sampler.load_state_dict(state["sampler"])
+        return self
