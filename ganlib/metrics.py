@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 import time
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 import torch
@@ -67,7 +68,8 @@ def train_classifier(epochs: int = 2, batch_size: int = 128, seed: int = 0) -> t
     return model.eval(), accuracy(model, to_model_range(test_images), test_labels)
 
 
-def _fit(model, optimizer, scheduler, sampler, x, labels, steps) -> None:
+def _fit(model: MnistClassifier, optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
+         sampler: BatchSampler, x: torch.Tensor, labels: torch.Tensor, steps: int) -> None:
     """The classifier's training loop."""
     for _ in tqdm(range(steps), desc="training the MNIST classifier", file=sys.stdout, mininterval=2.0):
         index = sampler.next().squeeze(1)
@@ -157,11 +159,12 @@ def real_baselines(n: int = 10_000, seed: int = 0) -> dict[str, float]:
     pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]
     real = score_samples(to_model_range(images[pick]))
     test_probs, _ = classify(to_model_range(load_mnist(train=False)[0]))
+    classes = {key: value for key, value in real.items() if key.startswith("class_")}
     return {"IS_real_test": inception_score(test_probs), "IS_real_train": real["IS"],
-            "FD_real_train_vs_test": real["FD"]}
+            "FD_real_train_vs_test": real["FD"], **classes}
 
 
-def generator_metrics(n: int = 5000) -> "callable":
+def generator_metrics(n: int = 5000) -> Callable[[nn.Module], dict[str, float]]:
     """A metric function for Trainer(metric_fn=...): scores n fresh samples of the generator."""
     def metric_fn(generator: nn.Module) -> dict[str, float]:
         generator.eval()

@@ -85,3 +85,18 @@ def plot_class_histogram(fractions: dict[str, Sequence[float]], title: str, ax: 
     ax.set(title=title, xlabel="digit class (by the classifier)", ylabel="fraction of samples", xticks=range(10))
     ax.legend(fontsize="small")
     return ax
+
+
+def plot_class_fractions_over_training(metrics: dict[str, list[float]], title: str,
+                                       ax: plt.Axes | None = None) -> plt.Axes:
+    """A heat map of the share of each digit class among samples, at each evaluation."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.2))
+    fractions = np.array([metrics[f"class_{digit}"] for digit in range(10)])
+    image = ax.imshow(fractions, aspect="auto", cmap="viridis", vmin=0, vmax=max(0.3, fractions.max()),
+                      extent=(-0.5, len(metrics["step"]) - 0.5, 9.5, -0.5))
+    ticks = np.linspace(0, len(metrics["step"]) - 1, min(6, len(metrics["step"]))).round().astype(int)
+    ax.set_xticks(ticks, [f"{metrics['train_seconds'][i]:.0f}" for i in ticks])
+    ax.set(title=title, xlabel="training seconds", ylabel="digit class", yticks=range(10))
+    plt.colorbar(image, ax=ax, label="fraction of samples")
+    return ax

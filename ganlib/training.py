@@ -49,6 +49,10 @@ class Trainer:
         generator_loss(g_loss)  # fails early on an unknown name
         if optimizer not in ("adam", "sgd"):
             raise ValueError(f"Trainer: `optimizer` must be 'adam' or 'sgd', got {optimizer!r}")
+        if not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"Trainer: `ema_decay` must be in [0, 1) (0 turns averaging off), got {ema_decay!r}")
+        if not isinstance(getattr(generator, "latent_dim", None), int):
+            raise TypeError("Trainer: `generator` must have an int attribute `latent_dim` (the size of z)")
         self.device = torch.device(device) if device is not None else default_device()
         self.generator = generator.to(self.device)
         self.discriminator = discriminator.to(self.device)
@@ -63,8 +67,6 @@ class Trainer:
         self.sampler = BatchSampler(data.to(self.device), batch_size,
                                     torch.Generator().manual_seed(seed + 1))
         self.fixed_noise = torch.randn(n_fixed, self.latent_dim, generator=self.rng, device=self.device)
-        if not 0.0 <= ema_decay < 1.0:
-            raise ValueError(f"Trainer: `ema_decay` must be in [0, 1) (0 turns averaging off), got {ema_decay!r}")
         self.ema_decay = ema_decay
         # An exponential moving average of G's weights: smoother, often much better samples.
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if ema_decay else None
@@ -178,9 +180,10 @@ class Trainer:
         else:
             _positive("seconds", seconds)
         total = steps if steps is not None else math.ceil(seconds)
-        unit = "step" if steps is not None else "s"
-        bar = tqdm(total=total, unit=unit, disable=not progress, file=sys.stdout, mininterval=2.0,
-                   desc=f"training from step {self.step_count}")
+        counter = "{n}/{total} steps" if steps is not None else "{n}/{total} training s"
+        bar = tqdm(total=total, disable=not progress, file=sys.stdout, mininterval=2.0,
+                   desc=f"training from step {self.step_count}",
+                   bar_format="{desc}: {percentage:3.0f}%|{bar}| " + counter + " [{elapsed}<{remaining}{postfix}]")
         start_step, start_seconds = self.step_count, self.train_seconds
         self._record_extras()  # metrics and a snapshot at the start
         while True:
@@ -194,6 +197,7 @@ class Trainer:
             bar.update(1 if steps is not None else min(total, int(elapsed)) - bar.n)
         self._flush()
         self._record_extras(force=True)
+        bar.update(bar.total - bar.n)
         bar.set_postfix(loss_d=f"{self.history['loss_d'][-1]:.3f}", loss_g=f"{self.history['loss_g'][-1]:.3f}")
         bar.close()
         return self
