@@ -14,6 +14,7 @@ from tqdm.std import tqdm
 
 from .config import data_root, set_seed
 from .data import BatchSampler, load_mnist, to_model_range
+from .models import generate
 
 CLASSIFIER_FILE = "mnist_classifier.pt"
 MIN_TEST_ACCURACY = 0.99
@@ -137,16 +138,16 @@ def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> floa
 
 
 @lru_cache(maxsize=1)
-def _test_features() -> torch.Tensor:
-    """Classifier features of the 10,000 real test images, the reference for the Fréchet distance."""
-    return classify(to_model_range(load_mnist(train=False)[0]))[1]
+def _classified_test_set() -> tuple[torch.Tensor, torch.Tensor]:
+    """Class probabilities and features of the 10,000 real test images (the FD reference)."""
+    return classify(to_model_range(load_mnist(train=False)[0]))
 
 
 def score_samples(images: torch.Tensor) -> dict[str, float]:
     """IS, Fréchet distance to the real test set, and per-class fractions of generated images."""
     probs, features = classify(images)
     counts = torch.bincount(probs.argmax(1), minlength=10).float() / len(probs)
-    scores = {"IS": inception_score(probs), "FD": frechet_distance(features, _test_features())}
+    scores = {"IS": inception_score(probs), "FD": frechet_distance(features, _classified_test_set()[1])}
     scores.update({f"class_{digit}": float(counts[digit]) for digit in range(10)})
     scores["classes_covered"] = float((counts >= 0.02).sum())  # a class with under 2% counts as dropped
     return scores
@@ -158,7 +159,7 @@ def real_baselines(n: int = 10_000, seed: int = 0) -> dict[str, float]:
     images = load_mnist(train=True)[0]
     pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]
     real = score_samples(to_model_range(images[pick]))
-    test_probs, _ = classify(to_model_range(load_mnist(train=False)[0]))
+    test_probs, _ = _classified_test_set()
     classes = {key: value for key, value in real.items() if key.startswith("class_")}
     return {"IS_real_test": inception_score(test_probs), "IS_real_train": real["IS"],
             "FD_real_train_vs_test": real["FD"], **classes}
@@ -167,11 +168,6 @@ def real_baselines(n: int = 10_000, seed: int = 0) -> dict[str, float]:
 def generator_metrics(n: int = 5000) -> Callable[[nn.Module], dict[str, float]]:
     """A metric function for Trainer(metric_fn=...): scores n fresh samples of the generator."""
     def metric_fn(generator: nn.Module) -> dict[str, float]:
-        generator.eval()
-        with torch.no_grad():
-            z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(1234))
-            device = next(generator.parameters()).device
-            images = torch.cat([generator(chunk.to(device)) for chunk in z.split(1024)]).cpu()
-        generator.train()
-        return score_samples(images)
+        z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(1234))
+        return score_samples(generate(generator, z.to(next(generator.parameters()).device)))
     return metric_fn

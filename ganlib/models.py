@@ -75,3 +75,13 @@ class MLPDiscriminator(nn.Module):
         """Return logits (not probabilities): apply a sigmoid to get D(x)."""
         check_batch(x, self.in_dim, "MLPDiscriminator", "x")
         return self.net(x).squeeze(1)
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, z: torch.Tensor, chunk_size: int = 1024) -> torch.Tensor:
+    """Samples for every row of z, in eval mode and in chunks, returned on the CPU."""
+    was_training = generator.training
+    generator.eval()
+    out = torch.cat([generator(chunk) for chunk in z.split(chunk_size)]).cpu()
+    generator.train(was_training)
+    return out

@@ -14,6 +14,7 @@ from tqdm.std import tqdm
 from .config import default_device, set_seed
 from .data import BatchSampler
 from .losses import discriminator_loss, generator_loss
+from .models import generate
 
 MetricFn = Callable[[nn.Module], dict[str, float]]
 CHECKPOINT_FORMAT = "ganlib-checkpoint-v1"
@@ -218,15 +219,9 @@ class Trainer:
                 self.metrics.setdefault(key, []).append(value)
 
     # --- sampling and checkpoints ----------------------------------------------------
-    @torch.no_grad()
     def sample(self, n: int, noise: torch.Tensor | None = None) -> torch.Tensor:
         """n generated samples on the CPU, from the sampling generator in eval mode."""
-        generator = self.sampling_generator
-        generator.eval()
-        z = self.noise(n) if noise is None else noise
-        out = torch.cat([generator(chunk) for chunk in z.split(1024)]).cpu()
-        generator.train()
-        return out
+        return generate(self.sampling_generator, self.noise(n) if noise is None else noise)
 
     def sample_fixed(self) -> torch.Tensor:
         """Samples from the fixed noise, to watch the same latent points over training."""
