@@ -23,9 +23,28 @@ LOGGED = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g")
 
 def _positive(name: str, value: float, kind: type = float) -> None:
     """Raise a clear error unless `value` is a positive number of the given kind."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0 or \
-            (kind is int and not isinstance(value, int)):
-        raise ValueError(f"Trainer: `{name}` must be a positive {kind.__name__}, got {value!r}")
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or \
+            value <= 0 or (kind is int and not isinstance(value, int)):
+        raise ValueError(f"Trainer: `{name}` must be a finite positive {kind.__name__}, got {value!r}")
+
+
+def _check_betas(betas: tuple[float, float]) -> None:
+    """Adam's betas: two numbers in [0, 1)."""
+    if not (isinstance(betas, (tuple, list)) and len(betas) == 2 and
+            all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in betas)):
+        raise ValueError(f"Trainer: `betas` must be two numbers in [0, 1), got {betas!r}")
+
+
+# The hyperparameters that may change while training runs, each with its check.
+LIVE_HYPERPARAMETERS: dict[str, Callable[[object], None]] = {
+    "lr_g": lambda value: _positive("lr_g", value),
+    "lr_d": lambda value: _positive("lr_d", value),
+    "lr_decay": lambda value: _positive("lr_decay", value),
+    "betas": _check_betas,
+    "d_steps": lambda value: _positive("d_steps", value, int),
+    "batch_size": lambda value: _positive("batch_size", value, int),
+    "g_loss": lambda value: generator_loss(value),
+}
 
 
 class Trainer:
@@ -42,12 +61,12 @@ class Trainer:
                  ema_decay: float = 0.0, seed: int = 0, device: str | torch.device | None = None, n_fixed: int = 64,
                  snapshot_every: int = 0, metric_fn: MetricFn | None = None, metric_every: int = 0,
                  log_every: int = 50):
-        for name, value in (("lr_g", lr_g), ("lr_d", lr_d), ("lr_decay", lr_decay)):
-            _positive(name, value)
-        for name, value in (("batch_size", batch_size), ("d_steps", d_steps), ("decay_every", decay_every),
-                            ("n_fixed", n_fixed), ("log_every", log_every)):
+        live = dict(lr_g=lr_g, lr_d=lr_d, lr_decay=lr_decay, betas=betas, d_steps=d_steps,
+                    batch_size=batch_size, g_loss=g_loss)
+        for name, value in live.items():
+            LIVE_HYPERPARAMETERS[name](value)
+        for name, value in (("decay_every", decay_every), ("n_fixed", n_fixed), ("log_every", log_every)):
             _positive(name, value, int)
-        generator_loss(g_loss)  # fails early on an unknown name
         if optimizer not in ("adam", "sgd"):
             raise ValueError(f"Trainer: `optimizer` must be 'adam' or 'sgd', got {optimizer!r}")
         if not 0.0 <= ema_decay < 1.0:
@@ -93,8 +112,37 @@ class Trainer:
         """Draw n latent vectors from the trainer's own seeded generator."""
         return torch.randn(n, self.latent_dim, generator=self.rng, device=self.device)
 
+    def set_hyperparameters(self, **values: object) -> None:
+        """Change live hyperparameters (lr_g, lr_d, betas, ...); each is checked, all apply at the next step."""
+        for name, value in values.items():
+            if name not in LIVE_HYPERPARAMETERS:
+                raise ValueError(f"Trainer.set_hyperparameters: unknown hyperparameter `{name}`; "
+                                 f"choose from {sorted(LIVE_HYPERPARAMETERS)}")
+            LIVE_HYPERPARAMETERS[name](value)
+            if name == "batch_size":
+                self._check_batch_fits(value)
+        for name, value in values.items():
+            setattr(self, name, tuple(value) if name == "betas" else value)
+
+    def set_fixed_noise_seed(self, seed: int) -> None:
+        """Draw new fixed noise from `seed`, to watch other latent points (earlier snapshots keep the old ones)."""
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+            raise ValueError(f"Trainer: `seed` for the fixed noise must be a non-negative int, got {seed!r}")
+        rng = torch.Generator(device=self.device).manual_seed(seed)
+        self.fixed_noise = torch.randn(len(self.fixed_noise), self.latent_dim, generator=rng, device=self.device)
+
+    def _check_batch_fits(self, batch_size: int) -> None:
+        """A batch cannot be larger than the data set."""
+        if batch_size > len(self.sampler.data):
+            raise ValueError(f"Trainer: `batch_size` must be at most the data size {len(self.sampler.data)}, "
+                             f"got {batch_size}")
+
     def _apply_hyperparameters(self) -> None:
         """Write the current learning rates (with exponential decay) and betas into the optimizers."""
+        for name in ("lr_g", "lr_d", "d_steps", "batch_size"):  # attributes may have been set directly
+            LIVE_HYPERPARAMETERS[name](getattr(self, name))
+        self._check_batch_fits(self.batch_size)
+        self.sampler.batch_size = self.batch_size
         factor = self.lr_decay ** (self.step_count / self.decay_every)
         for optimizer, lr in ((self.opt_g, self.lr_g), (self.opt_d, self.lr_d)):
             for group in optimizer.param_groups:
@@ -144,7 +192,6 @@ class Trainer:
 
     def step(self) -> None:
         """One iteration: `d_steps` discriminator updates, then one generator update."""
-        _positive("d_steps", self.d_steps, int)
         self._apply_hyperparameters()
         self.generator.train()
         self.discriminator.train()
@@ -191,17 +238,25 @@ class Trainer:
             done, elapsed = self.step_count - start_step, self.train_seconds - start_seconds
             if (steps is not None and done >= steps) or (seconds is not None and elapsed >= seconds):
                 break
-            tick = time.perf_counter()
-            self.step()
-            self.train_seconds += time.perf_counter() - tick
-            self._record_extras()
+            self.advance()
             bar.update(1 if steps is not None else min(total, int(elapsed)) - bar.n)
-        self._flush()
-        self._record_extras(force=True)
+        self.finish()
         bar.update(bar.total - bar.n)
         bar.set_postfix(loss_d=f"{self.history['loss_d'][-1]:.3f}", loss_g=f"{self.history['loss_g'][-1]:.3f}")
         bar.close()
         return self
+
+    def advance(self) -> None:
+        """One timed step, then the snapshots and metrics that are due: the body of every training loop."""
+        tick = time.perf_counter()
+        self.step()
+        self.train_seconds += time.perf_counter() - tick
+        self._record_extras()
+
+    def finish(self) -> None:
+        """End a run: flush the logged values and take a final snapshot and metric."""
+        self._flush()
+        self._record_extras(force=True)
 
     def _record_extras(self, force: bool = False) -> None:
         """Take fixed-noise snapshots and evaluate metrics on their schedules."""

@@ -1,0 +1,372 @@
+"""A live training dashboard: buttons, sliders and pictures attached to a Trainer.
+
+Training runs as an asyncio task on the kernel's own event loop, in short chunks that yield
+between them, so button clicks and slider moves are handled while it trains. Everything runs
+on the kernel's main thread, so a control change can never land in the middle of a step.
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from typing import Callable
+
+import ipywidgets as widgets
+import matplotlib.axes
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .losses import GENERATOR_LOSSES
+from .plotting import image_grid, smooth
+from .training import Trainer
+
+SampleDrawer = Callable[[matplotlib.axes.Axes, torch.Tensor], None]
+
+
+def draw_digit_grid(ax: matplotlib.axes.Axes, samples: torch.Tensor) -> None:
+    """Draw 28x28 samples in [-1, 1] as a grid, eight per row."""
+    ax.imshow(image_grid(samples[:64], ncols=8), cmap="gray_r", vmin=0, vmax=1)
+    ax.axis("off")
+
+
+def _png(fig: Figure) -> bytes:
+    """Render a matplotlib figure to PNG bytes without pyplot (no global state, no display)."""
+    buffer = io.BytesIO()
+    FigureCanvasAgg(fig).print_png(buffer)
+    return buffer.getvalue()
+
+
+def _format_duration(seconds: float) -> str:
+    """Seconds as m:ss."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+class TrainingDashboard:
+    """Start, Pause, Step and Stop a Trainer, steer its hyperparameters, and watch it learn.
+
+    `steps` is the length of a run that Start begins; `run(steps)` trains the same way without a
+    browser. Redraws are rate-limited so that they take at most `redraw_share` of the time.
+    """
+
+    def __init__(self, trainer: Trainer, steps: int = 2000, *, metric: str | None = "IS",
+                 draw_samples: SampleDrawer = draw_digit_grid, chunk_seconds: float = 0.05,
+                 min_redraw_seconds: float = 0.5, redraw_share: float = 0.1):
+        if not isinstance(trainer, Trainer):
+            raise TypeError(f"TrainingDashboard: `trainer` must be a ganlib.Trainer, got {type(trainer).__name__}")
+        self._check_steps("steps", steps)
+        for name, value in (("chunk_seconds", chunk_seconds), ("min_redraw_seconds", min_redraw_seconds)):
+            if not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"TrainingDashboard: `{name}` must be a positive number, got {value!r}")
+        if not 0 < redraw_share < 1:
+            raise ValueError(f"TrainingDashboard: `redraw_share` must be in (0, 1), got {redraw_share!r}")
+        self.trainer, self.steps, self.metric, self.draw_samples = trainer, steps, metric, draw_samples
+        self.chunk_seconds, self.min_redraw_seconds, self.redraw_share = chunk_seconds, min_redraw_seconds, redraw_share
+        self.state = "ready"  # ready -> running <-> paused -> stopped
+        self.error: BaseException | None = None
+        self.timing = {"train": 0.0, "redraw": 0.0}  # seconds spent in each, over the dashboard's life
+        self.redraws = 0
+        self._task: asyncio.Task | None = None
+        self._run_start_step = trainer.step_count
+        self._goal = trainer.step_count
+        self._run_seconds = 0.0  # wall seconds of the current run while it was training or redrawing
+        self._last_redraw_end = -float("inf")
+        self._last_redraw_cost = 0.0
+        self._build_widgets()
+        self.redraw()
+
+    # --- widgets -------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        """Create the buttons, controls and displays, and wire them to the trainer."""
+        t = self.trainer
+        self.buttons = {name: widgets.Button(description=name, icon=icon, layout=widgets.Layout(width="90px"))
+                        for name, icon in (("Start", "play"), ("Pause", "pause"), ("Step", "step-forward"),
+                                           ("Stop", "stop"))}
+        for name, action in (("Start", self.start), ("Pause", self.pause), ("Step", self.step),
+                             ("Stop", self.stop)):
+            self.buttons[name].on_click(lambda _button, action=action: action())
+        lr_slider = dict(base=10, min=-5, max=-1, step=0.1, readout_format=".1e", continuous_update=False)
+        self.controls = {
+            "lr_g": widgets.FloatLogSlider(value=t.lr_g, description="lr G", **lr_slider),
+            "lr_d": widgets.FloatLogSlider(value=t.lr_d, description="lr D", **lr_slider),
+            "beta1": widgets.FloatSlider(value=t.betas[0], min=0.0, max=0.99, step=0.01, description="Adam β1",
+                                         continuous_update=False),
+            "beta2": widgets.FloatSlider(value=t.betas[1], min=0.5, max=0.9999, step=0.0001, description="Adam β2",
+                                         readout_format=".4f", continuous_update=False),
+            "d_steps": widgets.IntSlider(value=t.d_steps, min=1, max=10, description="D steps",
+                                         continuous_update=False),
+            "g_loss": widgets.Dropdown(value=t.g_loss, options=sorted(GENERATOR_LOSSES), description="G loss"),
+            "batch_size": widgets.BoundedIntText(value=t.batch_size, min=1, max=len(t.sampler.data),
+                                                 description="batch size"),
+            "noise_seed": widgets.BoundedIntText(value=0, min=0, max=2**31 - 1, description="noise seed"),
+        }
+        for name, control in self.controls.items():
+            control.style.description_width = "70px"
+            control.observe(lambda change, name=name: self._on_control(name, change["new"]), "value")
+        if t.optimizer != "adam":
+            self.controls["beta1"].disabled = self.controls["beta2"].disabled = True
+        self.step_label = widgets.Label(layout=widgets.Layout(width="110px")).add_class("ganlib-step")
+        self.progress = widgets.IntProgress(min=0, max=self.steps, layout=widgets.Layout(width="260px"))
+        self.status = widgets.HTML().add_class("ganlib-status")
+        self.curves = widgets.Image(format="png", layout=widgets.Layout(width="560px")).add_class("ganlib-curves")
+        self.samples = widgets.Image(format="png", layout=widgets.Layout(width="300px")).add_class("ganlib-samples")
+        self.widget = widgets.VBox([
+            widgets.HBox(list(self.buttons.values()) + [self.step_label, self.progress]),
+            self.status,
+            widgets.HBox([widgets.VBox(list(self.controls.values())[:4]),
+                          widgets.VBox(list(self.controls.values())[4:])]),
+            widgets.HBox([self.curves, self.samples]),
+        ]).add_class("ganlib-dashboard")
+        self._update_buttons()
+
+    def _ipython_display_(self) -> None:
+        """Show the dashboard when it is the last expression of a cell."""
+        from IPython.display import display
+        display(self.widget)
+
+    def _update_buttons(self) -> None:
+        """Enable only the buttons that make sense in the current state."""
+        running = self.state == "running"
+        self.buttons["Start"].disabled = running
+        self.buttons["Pause"].disabled = not running
+        self.buttons["Stop"].disabled = self.state in ("ready", "stopped")
+
+    # --- controls ----------------------------------------------------------------------
+    def set(self, **values: float | int | str) -> None:
+        """Set controls by name (lr_g, lr_d, beta1, beta2, d_steps, g_loss, batch_size, noise_seed); bad values raise."""
+        for name, value in values.items():
+            if name not in self.controls:
+                raise ValueError(f"TrainingDashboard.set: unknown control `{name}`; choose from {list(self.controls)}")
+            control = self.controls[name]
+            if isinstance(control, widgets.Dropdown):
+                if value not in control.options:
+                    raise ValueError(f"TrainingDashboard: `{name}` must be one of {list(control.options)}, got {value!r}")
+            else:
+                low, high = self._bounds(control)
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+                    raise ValueError(f"TrainingDashboard: `{name}` must be a number in [{low:g}, {high:g}], got {value!r}")
+            self._apply(name, value)  # raises the trainer's own error for anything it refuses
+            control.value = value
+
+    @staticmethod
+    def _bounds(control: widgets.Widget) -> tuple[float, float]:
+        """The range a slider or bounded text box allows."""
+        if isinstance(control, widgets.FloatLogSlider):
+            return control.base ** control.min, control.base ** control.max
+        return control.min, control.max
+
+    def _apply(self, name: str, value: float | int | str) -> None:
+        """Pass one control's value to the trainer."""
+        t = self.trainer
+        if name == "noise_seed":
+            t.set_fixed_noise_seed(int(value))
+        elif name in ("beta1", "beta2"):
+            betas = list(t.betas)
+            betas[name == "beta2"] = float(value)
+            t.set_hyperparameters(betas=tuple(betas))
+        else:
+            t.set_hyperparameters(**{name: value})
+
+    def _on_control(self, name: str, value: float | int | str) -> None:
+        """A control moved in the browser: apply it now; the next step uses it."""
+        try:
+            self._apply(name, value)
+        except ValueError as error:
+            self._show_message(str(error), error=True)
+            return
+        if name == "noise_seed" and self.state != "running":
+            self.redraw()
+
+    # --- running -------------------------------------------------------------------------
+    @staticmethod
+    def _check_steps(name: str, steps: int) -> None:
+        """Step counts are positive ints."""
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps <= 0:
+            raise ValueError(f"TrainingDashboard: `{name}` must be a positive int, got {steps!r}")
+
+    def _begin_run(self, steps: int) -> None:
+        """Set the goal of a new run, unless a paused run is waiting to be resumed."""
+        if self.state == "paused" and self.trainer.step_count < self._goal:
+            return
+        self._run_start_step, self._goal, self._run_seconds = self.trainer.step_count, self.trainer.step_count + steps, 0.0
+        self.progress.max = steps
+        self.trainer._record_extras()  # metrics and a snapshot at the start, as Trainer.train does
+
+    def _train_chunk(self) -> None:
+        """Train until the chunk's time is used up or the goal is reached."""
+        tick = time.perf_counter()
+        while self.trainer.step_count < self._goal and time.perf_counter() - tick < self.chunk_seconds:
+            self.trainer.advance()
+        elapsed = time.perf_counter() - tick
+        self.timing["train"] += elapsed
+        self._run_seconds += elapsed
+
+    def _maybe_redraw(self) -> None:
+        """Redraw only as often as keeps redrawing under `redraw_share` of the time."""
+        wait = max(self.min_redraw_seconds, self._last_redraw_cost * (1 - self.redraw_share) / self.redraw_share)
+        if time.perf_counter() - self._last_redraw_end >= wait:
+            self.redraw()
+
+    def _end_run(self) -> None:
+        """The goal is reached or Stop was pressed: flush logs, take final metrics, redraw."""
+        self.trainer.finish()
+        self.state = "stopped"
+        self.redraw()
+
+    def run(self, steps: int | None = None) -> Trainer:
+        """Train `steps` (default: the dashboard's) steps right here, blocking: as pressing Start, without a browser."""
+        steps = self.steps if steps is None else steps
+        self._check_steps("steps", steps)
+        if self.state == "running":
+            raise RuntimeError("TrainingDashboard.run: training is already running; press Pause or Stop first")
+        self._begin_run(steps)
+        self.state = "running"
+        self._update_buttons()
+        try:
+            while self.trainer.step_count < self._goal:
+                self._train_chunk()
+                self._maybe_redraw()
+        except BaseException as error:
+            self._fail(error)
+            raise
+        self._end_run()
+        return self.trainer
+
+    def start(self) -> asyncio.Task:
+        """Train in the background on the running event loop (Jupyter's); resumes a paused run."""
+        if self.state == "running":
+            return self._task
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError("TrainingDashboard.start needs a running event loop, as in Jupyter; "
+                               "in a script call dashboard.run(steps) instead") from None
+        self._begin_run(self.steps)
+        self.state = "running"
+        self._update_buttons()
+        self._task = loop.create_task(self._train_in_background())
+        return self._task
+
+    async def _train_in_background(self) -> None:
+        """Chunks of training with a yield to the event loop after each, so the kernel stays responsive."""
+        try:
+            while self.trainer.step_count < self._goal:
+                self._train_chunk()
+                self._maybe_redraw()
+                await asyncio.sleep(0)
+            self._end_run()
+        except asyncio.CancelledError:  # Pause or Stop: the trainer is between steps, so nothing is half done
+            raise
+        except Exception as error:  # shown on the dashboard; a background task has nobody else to tell
+            self._fail(error)
+        finally:
+            if self._task is asyncio.current_task():
+                self._task = None
+
+    def pause(self) -> None:
+        """Stop training after the current step; Start resumes the same run."""
+        if self.state != "running":
+            return
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self.state = "paused"
+        self.trainer._flush()
+        self.redraw()
+
+    def step(self) -> None:
+        """Exactly one training iteration (pausing first if training runs)."""
+        self.pause()
+        if self.state != "paused" or self.trainer.step_count >= self._goal:
+            self._run_start_step, self._goal, self._run_seconds = self.trainer.step_count, self.trainer.step_count + 1, 0.0
+            self.progress.max = 1
+        tick = time.perf_counter()
+        self.trainer.advance()
+        self.trainer._flush()
+        self._run_seconds += time.perf_counter() - tick
+        self.state = "paused"
+        self.redraw()
+
+    def stop(self) -> None:
+        """End the run cleanly: no task is left, logs are flushed and final metrics taken."""
+        self.pause()
+        if self.state == "paused":
+            self._end_run()
+
+    def _fail(self, error: BaseException) -> None:
+        """Show why training stopped."""
+        self.error, self.state, self._task = error, "stopped", None
+        self._show_message(f"training stopped: {type(error).__name__}: {error}", error=True)
+        self._update_buttons()
+
+    # --- drawing -----------------------------------------------------------------------
+    def _show_message(self, text: str, error: bool = False) -> None:
+        """One line of status under the buttons."""
+        color = "#b00020" if error else "#333"
+        self.status.value = f"<span style='color:{color}'>{text}</span>"
+
+    def _status_text(self) -> str:
+        """Steps per second, ETA and the latest losses."""
+        done = self.trainer.step_count - self._run_start_step
+        rate = done / self._run_seconds if self._run_seconds > 0 else 0.0
+        left = max(0, self._goal - self.trainer.step_count)
+        eta = _format_duration(left / rate) if rate > 0 and left else "–"
+        history = self.trainer.history
+        losses = (f" · loss D {history['loss_d'][-1]:.3f}, loss G {history['loss_g'][-1]:.3f}"
+                  if history["loss_d"] else "")
+        return f"{self.state} · {rate:.0f} steps/s · ETA {eta}{losses}"
+
+    def redraw(self) -> None:
+        """Update the counter, progress, status, curves and samples (costly: called at a bounded rate)."""
+        tick = time.perf_counter()
+        self.step_label.value = f"step {self.trainer.step_count:,}"
+        self.progress.value = min(self.progress.max, self.trainer.step_count - self._run_start_step)
+        if self.error is None:
+            self._show_message(self._status_text())
+        self.curves.value = _png(self._curves_figure())
+        self.samples.value = _png(self._samples_figure())
+        self._update_buttons()
+        self.redraws += 1
+        self._last_redraw_end = time.perf_counter()
+        self._last_redraw_cost = self._last_redraw_end - tick
+        self.timing["redraw"] += self._last_redraw_cost
+        if self.state == "running":
+            self._run_seconds += self._last_redraw_cost
+
+    def _curves_figure(self) -> Figure:
+        """Loss curves (smoothed) and the quality metric over training."""
+        fig = Figure(figsize=(7.5, 2.8), dpi=72)
+        loss_ax, metric_ax = fig.subplots(1, 2)
+        history = self.trainer.history
+        window = max(1, len(history["loss_d"]) // 50)
+        for key, label in (("loss_d", "discriminator"), ("loss_g", "generator")):
+            curve = smooth(history[key], window) if history[key] else np.array([])
+            loss_ax.plot(np.arange(len(curve)) + window // 2, curve, label=label)
+        loss_ax.set(title="Losses", xlabel="training step", ylabel=f"loss (mean of {window})")
+        loss_ax.legend(loc="upper right", fontsize=8)
+        metrics = self.trainer.metrics
+        if self.metric and metrics.get(self.metric):
+            metric_ax.plot(metrics["step"], metrics[self.metric], "o-", color="tab:green", label=self.metric)
+            metric_ax.legend(loc="lower right", fontsize=8)
+        else:
+            metric_ax.text(0.5, 0.5, "no metric yet", ha="center", va="center", transform=metric_ax.transAxes)
+        metric_ax.set(title=f"Sample quality ({self.metric or 'none'})", xlabel="training step", ylabel=self.metric or "")
+        fig.tight_layout()
+        return fig
+
+    def _samples_figure(self) -> Figure:
+        """The generator's output on the fixed noise."""
+        fig = Figure(figsize=(4, 4.2), dpi=72)
+        ax = fig.subplots()
+        self.draw_samples(ax, self.trainer.sample_fixed())
+        ax.set_title(f"Samples from fixed noise, step {self.trainer.step_count:,}")
+        fig.tight_layout()
+        return fig
+
+    @property
+    def redraw_fraction(self) -> float:
+        """Share of the dashboard's working time spent redrawing."""
+        total = self.timing["train"] + self.timing["redraw"]
+        return self.timing["redraw"] / total if total else 0.0

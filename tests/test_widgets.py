@@ -1,0 +1,194 @@
+"""The training dashboard, driven in code: controls reach the trainer; Start, Pause, Step and Stop behave."""
+import asyncio
+
+import pytest
+import torch
+
+from ganlib.widgets import TrainingDashboard
+from test_training import small_trainer
+
+
+def draw_points(ax, samples: torch.Tensor) -> None:
+    """The toy trainer's samples are 8-d vectors: scatter the first two coordinates."""
+    ax.scatter(samples[:, 0], samples[:, 1], s=4)
+
+
+def dashboard(steps: int = 200, seed: int = 0, **options) -> TrainingDashboard:
+    """A dashboard on the tiny random-data trainer."""
+    return TrainingDashboard(small_trainer(seed=seed, **options), steps=steps, metric=None, draw_samples=draw_points)
+
+
+def params(trainer) -> list[torch.Tensor]:
+    """All weights of both networks, to compare final states."""
+    return [p.detach().clone() for p in [*trainer.generator.parameters(), *trainer.discriminator.parameters()]]
+
+
+async def wait_for(condition, timeout: float = 10.0) -> None:
+    """Yield to the event loop until `condition()` holds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting for training"
+        await asyncio.sleep(0.01)
+
+
+def test_sliders_change_the_trainers_hyperparameters_at_the_next_step():
+    dash = dashboard()
+    dash.controls["lr_g"].value = 1e-3  # as a slider moved in the browser would
+    dash.controls["lr_d"].value = 3e-3
+    dash.controls["beta1"].value = 0.2
+    dash.controls["d_steps"].value = 3
+    dash.controls["g_loss"].value = "saturating"
+    trainer = dash.trainer
+    assert (trainer.lr_g, trainer.lr_d, trainer.betas, trainer.d_steps, trainer.g_loss) == \
+        (1e-3, 3e-3, (0.2, 0.999), 3, "saturating")
+    dash.step()
+    assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(1e-3)
+    assert trainer.opt_d.param_groups[0]["lr"] == pytest.approx(3e-3)
+    assert trainer.opt_g.param_groups[0]["betas"] == (0.2, 0.999)
+    assert trainer.opt_d.state[next(iter(trainer.discriminator.parameters()))]["step"] == 3
+
+
+def test_noise_seed_control_draws_new_fixed_noise_reproducibly():
+    dash = dashboard()
+    before = dash.trainer.fixed_noise.clone()
+    dash.controls["noise_seed"].value = 7
+    first = dash.trainer.fixed_noise.clone()
+    assert not torch.equal(before, first)
+    dash.controls["noise_seed"].value = 8
+    dash.controls["noise_seed"].value = 7
+    assert torch.equal(dash.trainer.fixed_noise, first)
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("lr_g", 0.0, "`lr_g`"), ("lr_d", -1e-3, "`lr_d`"), ("lr_g", 1.0, "`lr_g`"), ("beta2", 1.0, "`beta2`"),
+    ("d_steps", 0, "`d_steps`"), ("d_steps", 2.5, "`d_steps`"), ("batch_size", 0, "`batch_size`"),
+    ("batch_size", 10_000, "`batch_size`"), ("g_loss", "hinge", "`g_loss`"), ("noise_seed", -1, "`noise_seed`"),
+    ("momentum", 0.9, "`momentum`"),
+])
+def test_bad_values_are_refused_by_name(name, value, message):
+    dash = dashboard()
+    before = (dash.trainer.lr_g, dash.trainer.lr_d, dash.trainer.betas, dash.trainer.d_steps, dash.trainer.batch_size)
+    with pytest.raises(ValueError, match=message):
+        dash.set(**{name: value})
+    assert (dash.trainer.lr_g, dash.trainer.lr_d, dash.trainer.betas, dash.trainer.d_steps,
+            dash.trainer.batch_size) == before
+
+
+def test_trainer_refuses_bad_hyperparameters_set_directly():
+    trainer = small_trainer()
+    with pytest.raises(ValueError, match="`batch_size`"):
+        trainer.set_hyperparameters(batch_size=0)
+    trainer.lr_d = -1.0  # bypassing the setter is caught at the next step
+    with pytest.raises(ValueError, match="`lr_d`"):
+        trainer.step()
+
+
+def test_dashboard_arguments_are_checked():
+    with pytest.raises(ValueError, match="`steps`"):
+        dashboard(steps=0)
+    with pytest.raises(TypeError, match="`trainer`"):
+        TrainingDashboard(object())
+
+
+def test_step_is_exactly_one_iteration():
+    dash = dashboard()
+    for expected in (1, 2, 3):
+        dash.step()
+        assert dash.trainer.step_count == expected
+        assert len(dash.trainer.history["loss_d"]) == expected
+    assert dash.state == "paused"
+
+
+def test_run_trains_headless_and_redraws_at_a_bounded_rate():
+    dash = dashboard(steps=300)
+    trainer = dash.run()
+    assert trainer.step_count == 300 and dash.state == "stopped"
+    assert len(trainer.history["loss_d"]) == 300
+    assert dash.step_label.value == "step 300"
+    assert dash.progress.value == dash.progress.max == 300
+    assert dash.samples.value[:4] == b"\x89PNG" and dash.curves.value[:4] == b"\x89PNG"
+    dash.run(50)  # a second run continues from where the first ended
+    assert trainer.step_count == 350
+
+
+def test_start_leaves_the_same_state_as_run():
+    headless = dashboard(steps=120, seed=5)
+    headless.run()
+
+    async def press_start() -> TrainingDashboard:
+        dash = dashboard(steps=120, seed=5)
+        task = dash.start()
+        await task
+        return dash
+
+    pressed = asyncio.run(press_start())
+    assert pressed.state == "stopped" and pressed.trainer.step_count == 120
+    assert pressed.trainer.history == headless.trainer.history
+    assert all(torch.equal(a, b) for a, b in zip(params(pressed.trainer), params(headless.trainer)))
+
+
+def test_pause_means_no_more_steps_and_start_resumes_the_same_run():
+    async def scenario() -> None:
+        dash = dashboard(steps=100_000)
+        task = dash.start()
+        await wait_for(lambda: dash.trainer.step_count >= 20)
+        dash.pause()
+        paused_at = dash.trainer.step_count
+        await asyncio.sleep(0.3)
+        assert dash.trainer.step_count == paused_at and dash.state == "paused"
+        assert task.done() or task.cancelled()
+        dash.start()
+        await wait_for(lambda: dash.trainer.step_count > paused_at + 10)
+        assert dash.progress.max == 100_000  # the same run goes on
+        dash.stop()
+
+    asyncio.run(scenario())
+
+
+def test_controls_apply_while_training_runs():
+    async def scenario() -> None:
+        dash = dashboard(steps=100_000)
+        dash.start()
+        await wait_for(lambda: dash.trainer.step_count >= 10)
+        dash.controls["lr_g"].value = 5e-3
+        changed_at = dash.trainer.step_count
+        await wait_for(lambda: dash.trainer.step_count > changed_at)
+        assert dash.trainer.opt_g.param_groups[0]["lr"] == pytest.approx(5e-3)
+        dash.stop()
+
+    asyncio.run(scenario())
+
+
+def test_stop_ends_cleanly_with_no_task_left_behind():
+    async def scenario() -> None:
+        dash = dashboard(steps=100_000)
+        task = dash.start()
+        await wait_for(lambda: dash.trainer.step_count >= 10)
+        dash.stop()
+        await asyncio.sleep(0)  # let the cancelled task unwind
+        assert task.done() and dash._task is None and dash.state == "stopped"
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+        stopped_at = dash.trainer.step_count
+        assert len(dash.trainer.history["loss_d"]) == stopped_at  # logs flushed
+        await asyncio.sleep(0.2)
+        assert dash.trainer.step_count == stopped_at
+        assert dash.buttons["Start"].disabled is False and dash.buttons["Stop"].disabled is True
+
+    asyncio.run(scenario())
+
+
+def test_start_without_an_event_loop_says_what_to_do():
+    with pytest.raises(RuntimeError, match="run\\(steps\\)"):
+        dashboard().start()
+
+
+def test_a_failing_run_shows_its_error_on_the_dashboard():
+    async def scenario() -> TrainingDashboard:
+        dash = dashboard(steps=1000)
+        dash.trainer.lr_d = float("nan")  # bypasses the controls: the next step refuses it
+        await dash.start()
+        return dash
+
+    dash = asyncio.run(scenario())
+    assert isinstance(dash.error, ValueError) and "`lr_d`" in dash.status.value
+    assert dash.state == "stopped"
