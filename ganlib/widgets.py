@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from typing import Callable
+import weakref
+from typing import Callable, ClassVar
 
 import ipywidgets as widgets
 import matplotlib.axes
@@ -27,7 +28,7 @@ SampleDrawer = Callable[[matplotlib.axes.Axes, torch.Tensor], None]
 
 def draw_digit_grid(ax: matplotlib.axes.Axes, samples: torch.Tensor) -> None:
     """Draw 28x28 samples in [-1, 1] as a grid, eight per row."""
-    ax.imshow(image_grid(samples[:64], ncols=8), cmap="gray_r", vmin=0, vmax=1)
+    ax.imshow(image_grid(samples[:64], ncols=8), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
     ax.axis("off")
 
 
@@ -50,6 +51,9 @@ class TrainingDashboard:
     `steps` is the length of a run that Start begins; `run(steps)` trains the same way without a
     browser. Redraws are rate-limited so that they take at most `redraw_share` of the time.
     """
+
+    # Dashboards that exist, so that starting one pauses the others: two runs would fight for the CPU.
+    _instances: ClassVar[weakref.WeakSet] = weakref.WeakSet()
 
     def __init__(self, trainer: Trainer, steps: int = 2000, *, metric: str | None = "IS",
                  draw_samples: SampleDrawer = draw_digit_grid, chunk_seconds: float = 0.05,
@@ -76,6 +80,13 @@ class TrainingDashboard:
         self._last_redraw_cost = 0.0
         self._build_widgets()
         self.redraw()
+        TrainingDashboard._instances.add(self)
+
+    def _pause_others(self) -> None:
+        """Pause any other dashboard that is training (for example one from a cell run earlier)."""
+        for other in list(TrainingDashboard._instances):
+            if other is not self and other.state == "running":
+                other.pause()
 
     # --- widgets -------------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -121,10 +132,12 @@ class TrainingDashboard:
         ]).add_class("ganlib-dashboard")
         self._update_buttons()
 
-    def _ipython_display_(self) -> None:
-        """Show the dashboard when it is the last expression of a cell."""
-        from IPython.display import display
-        display(self.widget)
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        """Show the live widget; where widgets cannot show (a saved, not yet run notebook), say what to do."""
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = ("[Training dashboard: run this notebook's cells in JupyterLab "
+                                "(Run > Run All Cells) to use its buttons and sliders]")
+        return bundle
 
     def _update_buttons(self) -> None:
         """Enable only the buttons that make sense in the current state."""
@@ -221,6 +234,7 @@ class TrainingDashboard:
         self._check_steps("steps", steps)
         if self.state == "running":
             raise RuntimeError("TrainingDashboard.run: training is already running; press Pause or Stop first")
+        self._pause_others()
         self._begin_run(steps)
         self.state = "running"
         self._update_buttons()
@@ -243,6 +257,7 @@ class TrainingDashboard:
         except RuntimeError:
             raise RuntimeError("TrainingDashboard.start needs a running event loop, as in Jupyter; "
                                "in a script call dashboard.run(steps) instead") from None
+        self._pause_others()
         self._begin_run(self.steps)
         self.state = "running"
         self._update_buttons()
@@ -273,7 +288,6 @@ class TrainingDashboard:
             self._task.cancel()
             self._task = None
         self.state = "paused"
-        self.trainer._flush()
         self.redraw()
 
     def step(self) -> None:
@@ -284,7 +298,6 @@ class TrainingDashboard:
             self.progress.max = 1
         tick = time.perf_counter()
         self.trainer.advance()
-        self.trainer._flush()
         self._run_seconds += time.perf_counter() - tick
         self.state = "paused"
         self.redraw()
@@ -321,6 +334,7 @@ class TrainingDashboard:
     def redraw(self) -> None:
         """Update the counter, progress, status, curves and samples (costly: called at a bounded rate)."""
         tick = time.perf_counter()
+        self.trainer._flush()  # the loss curves should reach the current step
         self.step_label.value = f"step {self.trainer.step_count:,}"
         self.progress.value = min(self.progress.max, self.trainer.step_count - self._run_start_step)
         if self.error is None:
@@ -352,6 +366,7 @@ class TrainingDashboard:
             metric_ax.legend(loc="lower right", fontsize=8)
         else:
             metric_ax.text(0.5, 0.5, "no metric yet", ha="center", va="center", transform=metric_ax.transAxes)
+        metric_ax.ticklabel_format(axis="y", useOffset=False)
         metric_ax.set(title=f"Sample quality ({self.metric or 'none'})", xlabel="training step", ylabel=self.metric or "")
         fig.tight_layout()
         return fig

@@ -4,7 +4,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED = ["torch", "torchvision", "torchaudio", "numpy", "matplotlib", "ipywidgets", "jupyterlab",
-            "ipykernel", "nbval", "pytest", "soundfile"]
+            "ipykernel", "nbval", "pytest", "soundfile", "playwright"]
 
 
 def requirement_pins() -> dict[str, str]:

@@ -192,3 +192,18 @@ def test_a_failing_run_shows_its_error_on_the_dashboard():
     dash = asyncio.run(scenario())
     assert isinstance(dash.error, ValueError) and "`lr_d`" in dash.status.value
     assert dash.state == "stopped"
+
+
+def test_starting_one_dashboard_pauses_another():
+    async def scenario() -> None:
+        first, second = dashboard(steps=100_000), dashboard(steps=100_000, seed=1)
+        first.start()
+        await wait_for(lambda: first.trainer.step_count >= 5)
+        second.start()
+        assert first.state == "paused" and second.state == "running"
+        paused_at = first.trainer.step_count
+        await wait_for(lambda: second.trainer.step_count >= 5)
+        assert first.trainer.step_count == paused_at
+        second.stop()
+
+    asyncio.run(scenario())
