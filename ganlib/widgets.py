@@ -49,7 +49,8 @@ class TrainingDashboard:
     """Start, Pause, Step and Stop a Trainer, steer its hyperparameters, and watch it learn.
 
     `steps` is the length of a run that Start begins; `run(steps)` trains the same way without a
-    browser. Redraws are rate-limited so that they take at most `redraw_share` of the time.
+    browser. The step counter and status update every `counter_seconds`; the pictures are redrawn
+    only while drawing stays within `redraw_share` of the time, and at most every `min_redraw_seconds`.
     """
 
     # Dashboards that exist, so that starting one pauses the others: two runs would fight for the CPU.
@@ -57,17 +58,19 @@ class TrainingDashboard:
 
     def __init__(self, trainer: Trainer, steps: int = 2000, *, metric: str | None = "IS",
                  draw_samples: SampleDrawer = draw_digit_grid, chunk_seconds: float = 0.05,
-                 min_redraw_seconds: float = 0.5, redraw_share: float = 0.1):
+                 min_redraw_seconds: float = 0.5, redraw_share: float = 0.05, counter_seconds: float = 0.25):
         if not isinstance(trainer, Trainer):
             raise TypeError(f"TrainingDashboard: `trainer` must be a ganlib.Trainer, got {type(trainer).__name__}")
         self._check_steps("steps", steps)
-        for name, value in (("chunk_seconds", chunk_seconds), ("min_redraw_seconds", min_redraw_seconds)):
+        for name, value in (("chunk_seconds", chunk_seconds), ("min_redraw_seconds", min_redraw_seconds),
+                            ("counter_seconds", counter_seconds)):
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"TrainingDashboard: `{name}` must be a positive number, got {value!r}")
         if not 0 < redraw_share < 1:
             raise ValueError(f"TrainingDashboard: `redraw_share` must be in (0, 1), got {redraw_share!r}")
         self.trainer, self.steps, self.metric, self.draw_samples = trainer, steps, metric, draw_samples
         self.chunk_seconds, self.min_redraw_seconds, self.redraw_share = chunk_seconds, min_redraw_seconds, redraw_share
+        self.counter_seconds = counter_seconds
         self.state = "ready"  # ready -> running <-> paused -> stopped
         self.error: BaseException | None = None
         self.timing = {"train": 0.0, "redraw": 0.0}  # seconds spent in each, over the dashboard's life
@@ -76,7 +79,8 @@ class TrainingDashboard:
         self._run_start_step = trainer.step_count
         self._goal = trainer.step_count
         self._run_seconds = 0.0  # wall seconds of the current run while it was training or redrawing
-        self._last_redraw_end = -float("inf")
+        self._last_redraw_end = self._last_counters_end = -float("inf")
+        self._drawing = False
         self._last_redraw_cost = 0.0
         self._build_widgets()
         self.redraw()
@@ -217,10 +221,14 @@ class TrainingDashboard:
         self._run_seconds += elapsed
 
     def _maybe_redraw(self) -> None:
-        """Redraw only as often as keeps redrawing under `redraw_share` of the time."""
-        wait = max(self.min_redraw_seconds, self._last_redraw_cost * (1 - self.redraw_share) / self.redraw_share)
-        if time.perf_counter() - self._last_redraw_end >= wait:
+        """Redraw the pictures when allowed (see the class docstring); otherwise maybe just the counters."""
+        now = time.perf_counter()
+        expected = self._last_redraw_cost  # the next redraw will cost about what the last one did
+        spent, total = self.timing["redraw"] + expected, self.timing["train"] + self.timing["redraw"] + expected
+        if now - self._last_redraw_end >= self.min_redraw_seconds and spent <= self.redraw_share * total:
             self.redraw()
+        elif now - self._last_counters_end >= self.counter_seconds:
+            self._update_counters()
 
     def _end_run(self) -> None:
         """The goal is reached or Stop was pressed: flush logs, take final metrics, redraw."""
@@ -332,22 +340,36 @@ class TrainingDashboard:
         return f"{self.state} · {rate:.0f} steps/s · ETA {eta}{losses}"
 
     def redraw(self) -> None:
-        """Update the counter, progress, status, curves and samples (costly: called at a bounded rate)."""
+        """Update the counter and status, and draw the curves and samples anew (costly: at a bounded rate)."""
         tick = time.perf_counter()
-        self.trainer._flush()  # the loss curves should reach the current step
+        self._drawing = True
+        self._update_counters()
+        self._drawing = False
+        self.curves.value = _png(self._curves_figure())
+        self.samples.value = _png(self._samples_figure())
+        self.redraws += 1
+        self._last_redraw_end = time.perf_counter()
+        self._last_redraw_cost = self._last_redraw_end - tick
+        self._count_drawing_time(self._last_redraw_cost)
+
+    def _update_counters(self) -> None:
+        """The cheap part of a redraw: step counter, progress bar, status line and buttons."""
+        tick = time.perf_counter()
+        self.trainer._flush()  # the loss curves and status should reach the current step
         self.step_label.value = f"step {self.trainer.step_count:,}"
         self.progress.value = min(self.progress.max, self.trainer.step_count - self._run_start_step)
         if self.error is None:
             self._show_message(self._status_text())
-        self.curves.value = _png(self._curves_figure())
-        self.samples.value = _png(self._samples_figure())
         self._update_buttons()
-        self.redraws += 1
-        self._last_redraw_end = time.perf_counter()
-        self._last_redraw_cost = self._last_redraw_end - tick
-        self.timing["redraw"] += self._last_redraw_cost
+        self._last_counters_end = time.perf_counter()
+        if not self._drawing:
+            self._count_drawing_time(self._last_counters_end - tick)
+
+    def _count_drawing_time(self, seconds: float) -> None:
+        """Book time spent updating the display, so that the redraw budget and steps/s stay honest."""
+        self.timing["redraw"] += seconds
         if self.state == "running":
-            self._run_seconds += self._last_redraw_cost
+            self._run_seconds += seconds
 
     def _curves_figure(self) -> Figure:
         """Loss curves (smoothed) and the quality metric over training."""
@@ -368,7 +390,7 @@ class TrainingDashboard:
             metric_ax.text(0.5, 0.5, "no metric yet", ha="center", va="center", transform=metric_ax.transAxes)
         metric_ax.ticklabel_format(axis="y", useOffset=False)
         metric_ax.set(title=f"Sample quality ({self.metric or 'none'})", xlabel="training step", ylabel=self.metric or "")
-        fig.tight_layout()
+        fig.subplots_adjust(left=0.09, right=0.98, bottom=0.17, top=0.9, wspace=0.3)  # tight_layout costs a redraw
         return fig
 
     def _samples_figure(self) -> Figure:
@@ -377,7 +399,7 @@ class TrainingDashboard:
         ax = fig.subplots()
         self.draw_samples(ax, self.trainer.sample_fixed())
         ax.set_title(f"Samples from fixed noise, step {self.trainer.step_count:,}")
-        fig.tight_layout()
+        fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.92)
         return fig
 
     @property

@@ -207,3 +207,13 @@ def test_starting_one_dashboard_pauses_another():
         second.stop()
 
     asyncio.run(scenario())
+
+
+def test_redrawing_stays_within_its_share_of_the_time():
+    dash = TrainingDashboard(small_trainer(), steps=4000, metric=None, draw_samples=draw_points,
+                             min_redraw_seconds=0.01, redraw_share=0.1)
+    dash.run()
+    assert dash.redraws >= 4, "the dashboard should redraw during the run, not only at its ends"
+    # Every redraw but the last (forced at the end of the run) was allowed only within the budget.
+    before_last = dash.timing["redraw"] - dash._last_redraw_cost
+    assert before_last <= 0.1 * (dash.timing["train"] + before_last) * 1.05, dash.timing
