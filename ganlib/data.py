@@ -1,8 +1,10 @@
-"""MNIST as in-memory tensors, and fast random batches from them."""
+"""MNIST and 2-D toy distributions as in-memory tensors, and fast random batches from them."""
 from __future__ import annotations
 
 import contextlib
 import io
+import math
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -92,3 +94,60 @@ class BatchSampler:
         self._order, self._position = state["order"], state["position"]
         if self.generator is not None and "generator" in state:
             self.generator.set_state(state["generator"])
+
+
+# --- 2-D toy distributions (lesson 03), as in WGAN-GP, VEEGAN and PacGAN ---------------------------
+@dataclass(frozen=True)
+class ToyDistribution:
+    """A 2-D distribution: a mixture of equal Gaussians around `centers`, or the Swiss roll (no centers)."""
+
+    name: str
+    centers: torch.Tensor | None  # [K, 2] mode centres; None where the data has no discrete modes
+    std: float  # per-coordinate standard deviation of each mode (of the noise, for the Swiss roll)
+
+    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
+        """n points [n, 2], reproducible from `seed`."""
+        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+            raise ValueError(f"ToyDistribution.sample: `n` must be a positive int, got {n!r}")
+        rng = torch.Generator().manual_seed(seed)
+        if self.centers is None:
+            return _swiss_roll(n, self.std, rng)
+        which = torch.randint(len(self.centers), (n,), generator=rng)
+        return self.centers[which] + self.std * torch.randn(n, 2, generator=rng)
+
+
+SWISS_ROLL_SCALE = 7.5  # WGAN-GP divides the roll by 7.5 so that it spans about [-1.7, 2]
+
+
+def _swiss_roll(n: int, std: float, rng: torch.Generator) -> torch.Tensor:
+    """scikit-learn's make_swiss_roll seen from the side (x, z), scaled as WGAN-GP does."""
+    t = 1.5 * math.pi * (1 + 2 * torch.rand(n, generator=rng))
+    points = torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=1)
+    return (points + SWISS_ROLL_SCALE * std * torch.randn(n, 2, generator=rng)) / SWISS_ROLL_SCALE
+
+
+def ring_of_gaussians(modes: int = 8, radius: float = 2.0, std: float = 0.02) -> ToyDistribution:
+    """`modes` Gaussians evenly spaced on a circle (WGAN-GP's 8 Gaussians)."""
+    angles = torch.arange(modes) * (2 * math.pi / modes)
+    return ToyDistribution("ring", radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1), std)
+
+
+def grid_of_gaussians(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> ToyDistribution:
+    """side x side Gaussians on a square grid centred on 0 (the 25-Gaussian grid of VEEGAN and PacGAN)."""
+    coords = (torch.arange(side) - (side - 1) / 2) * spacing
+    return ToyDistribution("grid", torch.cartesian_prod(coords, coords), std)
+
+
+def swiss_roll(noise: float = 0.25) -> ToyDistribution:
+    """The Swiss roll of WGAN-GP: a spiral with no discrete modes."""
+    return ToyDistribution("swiss_roll", None, noise / SWISS_ROLL_SCALE)
+
+
+TOY_DISTRIBUTIONS = {"ring": ring_of_gaussians, "grid": grid_of_gaussians, "swiss_roll": swiss_roll}
+
+
+def toy_distribution(name: str) -> ToyDistribution:
+    """A toy distribution by name, with the standard settings."""
+    if name not in TOY_DISTRIBUTIONS:
+        raise ValueError(f"toy_distribution: `name` must be one of {sorted(TOY_DISTRIBUTIONS)}, got {name!r}")
+    return TOY_DISTRIBUTIONS[name]()

@@ -13,7 +13,7 @@ from tqdm.std import tqdm
 
 from .config import default_device, set_seed
 from .data import BatchSampler
-from .losses import discriminator_loss, generator_loss
+from .losses import discriminator_loss_for, generator_loss
 from .models import generate
 
 MetricFn = Callable[[nn.Module], dict[str, float]]
@@ -35,6 +35,12 @@ def _check_betas(betas: tuple[float, float]) -> None:
         raise ValueError(f"Trainer: `betas` must be two numbers in [0, 1), got {betas!r}")
 
 
+def _check_label_smoothing(value: float) -> None:
+    """One-sided label smoothing: real samples get the target 1 - value."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 0.5:
+        raise ValueError(f"Trainer: `label_smoothing` must be in [0, 0.5), got {value!r}")
+
+
 # The hyperparameters that may change while training runs, each with its check.
 LIVE_HYPERPARAMETERS: dict[str, Callable[[object], None]] = {
     "lr_g": lambda value: _positive("lr_g", value),
@@ -44,25 +50,27 @@ LIVE_HYPERPARAMETERS: dict[str, Callable[[object], None]] = {
     "d_steps": lambda value: _positive("d_steps", value, int),
     "batch_size": lambda value: _positive("batch_size", value, int),
     "g_loss": lambda value: generator_loss(value),
+    "label_smoothing": lambda value: _check_label_smoothing(value),
 }
 
 
 class Trainer:
     """Trains a generator against a discriminator; every lesson reuses it.
 
-    Hyperparameters are plain attributes (lr_g, lr_d, betas, d_steps, g_loss, lr_decay),
+    Hyperparameters are plain attributes (lr_g, lr_d, betas, d_steps, g_loss, label_smoothing, lr_decay),
     so they can be changed between steps and take effect at the next one.
     """
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, data: torch.Tensor, *,
                  batch_size: int = 64, lr_g: float = 2e-4, lr_d: float = 2e-4,
                  betas: tuple[float, float] = (0.5, 0.999), d_steps: int = 1,
-                 g_loss: str = "non_saturating", optimizer: str = "adam", lr_decay: float = 1.0, decay_every: int = 1000,
+                 g_loss: str = "non_saturating", label_smoothing: float = 0.0, optimizer: str = "adam",
+                 lr_decay: float = 1.0, decay_every: int = 1000,
                  ema_decay: float = 0.0, seed: int = 0, device: str | torch.device | None = None, n_fixed: int = 64,
                  snapshot_every: int = 0, metric_fn: MetricFn | None = None, metric_every: int = 0,
                  log_every: int = 50):
         live = dict(lr_g=lr_g, lr_d=lr_d, lr_decay=lr_decay, betas=betas, d_steps=d_steps,
-                    batch_size=batch_size, g_loss=g_loss)
+                    batch_size=batch_size, g_loss=g_loss, label_smoothing=label_smoothing)
         for name, value in live.items():
             LIVE_HYPERPARAMETERS[name](value)
         for name, value in (("decay_every", decay_every), ("n_fixed", n_fixed), ("log_every", log_every)):
@@ -79,6 +87,7 @@ class Trainer:
         self.latent_dim: int = generator.latent_dim
         self.lr_g, self.lr_d, self.betas, self.d_steps = lr_g, lr_d, betas, d_steps
         self.g_loss, self.lr_decay, self.decay_every = g_loss, lr_decay, decay_every
+        self.label_smoothing = label_smoothing
         self.batch_size, self.seed, self.log_every = batch_size, seed, log_every
         self.snapshot_every, self.metric_fn, self.metric_every = snapshot_every, metric_fn, metric_every
 
@@ -156,7 +165,8 @@ class Trainer:
         with torch.no_grad():
             fake = self.generator(self.noise(self.batch_size))
         real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
-        loss = discriminator_loss(real_logits, fake_logits)
+        loss_fn = discriminator_loss_for(self.g_loss)
+        loss = loss_fn(real_logits, fake_logits, real_label=1.0 - self.label_smoothing)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
