@@ -23,11 +23,12 @@ from .losses import GENERATOR_LOSSES
 from .plotting import image_grid, smooth
 from .training import Trainer
 
-SampleDrawer = Callable[[matplotlib.axes.Axes, torch.Tensor], None]
+SampleDrawer = Callable[[matplotlib.axes.Axes, Trainer], None]
 
 
-def draw_digit_grid(ax: matplotlib.axes.Axes, samples: torch.Tensor) -> None:
-    """Draw 28x28 samples in [-1, 1] as a grid, eight per row."""
+def draw_digit_grid(ax: matplotlib.axes.Axes, trainer: Trainer) -> None:
+    """Draw the trainer's fixed-noise samples (28x28 in [-1, 1]) as a grid, eight per row."""
+    samples = trainer.sample_fixed()
     ax.imshow(image_grid(samples[:64], ncols=8), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
     ax.axis("off")
 
@@ -58,7 +59,8 @@ class TrainingDashboard:
 
     def __init__(self, trainer: Trainer, steps: int = 2000, *, metric: str | None = "IS",
                  draw_samples: SampleDrawer = draw_digit_grid, chunk_seconds: float = 0.05,
-                 min_redraw_seconds: float = 0.5, redraw_share: float = 0.05, counter_seconds: float = 0.25):
+                 min_redraw_seconds: float = 0.5, redraw_share: float = 0.05, counter_seconds: float = 0.25,
+                 samples_figsize: tuple[float, float] = (4.0, 4.2)):
         if not isinstance(trainer, Trainer):
             raise TypeError(f"TrainingDashboard: `trainer` must be a ganlib.Trainer, got {type(trainer).__name__}")
         self._check_steps("steps", steps)
@@ -70,7 +72,7 @@ class TrainingDashboard:
             raise ValueError(f"TrainingDashboard: `redraw_share` must be in (0, 1), got {redraw_share!r}")
         self.trainer, self.steps, self.metric, self.draw_samples = trainer, steps, metric, draw_samples
         self.chunk_seconds, self.min_redraw_seconds, self.redraw_share = chunk_seconds, min_redraw_seconds, redraw_share
-        self.counter_seconds = counter_seconds
+        self.counter_seconds, self.samples_figsize = counter_seconds, samples_figsize
         self.state = "ready"  # ready -> running <-> paused -> stopped
         self.error: BaseException | None = None
         self.timing = {"train": 0.0, "redraw": 0.0}  # seconds spent in each, over the dashboard's life
@@ -126,7 +128,8 @@ class TrainingDashboard:
         self.progress = widgets.IntProgress(min=0, max=self.steps, layout=widgets.Layout(width="260px"))
         self.status = widgets.HTML().add_class("ganlib-status")
         self.curves = widgets.Image(format="png", layout=widgets.Layout(width="560px")).add_class("ganlib-curves")
-        self.samples = widgets.Image(format="png", layout=widgets.Layout(width="300px")).add_class("ganlib-samples")
+        self.samples = widgets.Image(format="png", layout=widgets.Layout(width=f"{round(self.samples_figsize[0] * 72)}px"))
+        self.samples.add_class("ganlib-samples")
         self.widget = widgets.VBox([
             widgets.HBox(list(self.buttons.values()) + [self.step_label, self.progress]),
             self.status,
@@ -394,12 +397,16 @@ class TrainingDashboard:
         return fig
 
     def _samples_figure(self) -> Figure:
-        """The generator's output on the fixed noise."""
-        fig = Figure(figsize=(4, 4.2), dpi=72)
+        """The generator's output on the fixed noise (or whatever `draw_samples` draws)."""
+        fig = Figure(figsize=self.samples_figsize, dpi=72)
         ax = fig.subplots()
-        self.draw_samples(ax, self.trainer.sample_fixed())
-        ax.set_title(f"Samples from fixed noise, step {self.trainer.step_count:,}")
-        fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.92)
+        self.draw_samples(ax, self.trainer)
+        if not ax.get_title():
+            ax.set_title(f"Samples from fixed noise, step {self.trainer.step_count:,}")
+        if ax.axison:  # a plot with axes (2-D points) needs room for its labels; an image grid does not
+            fig.subplots_adjust(left=0.13, right=0.97, bottom=0.1, top=0.93)
+        else:
+            fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.92)
         return fig
 
     @property

@@ -15,7 +15,7 @@ from ganlib.widgets import TrainingDashboard
 data = torch.randn(512, 8, generator=torch.Generator().manual_seed(0))
 trainer = ganlib.Trainer(MLPGenerator(4, (16,), 8, tanh_output=False), MLPDiscriminator(8, (16,)), data,
                          batch_size=32, device="cpu")
-dash = TrainingDashboard(trainer, steps=10**7, metric=None, draw_samples=lambda ax, s: ax.plot(s[:, 0], s[:, 1], "."))
+dash = TrainingDashboard(trainer, steps=10**7, metric=None, draw_samples=lambda ax, t: ax.plot(*t.sample_fixed()[:, :2].T, "."))
 dash.start()
 """
 

@@ -8,8 +8,9 @@ from ganlib.widgets import TrainingDashboard
 from test_training import small_trainer
 
 
-def draw_points(ax, samples: torch.Tensor) -> None:
+def draw_points(ax, trainer) -> None:
     """The toy trainer's samples are 8-d vectors: scatter the first two coordinates."""
+    samples = trainer.sample_fixed()
     ax.scatter(samples[:, 0], samples[:, 1], s=4)
 
 

@@ -1,0 +1,195 @@
+"""GAN Lab in a notebook: a 2-D GAN you can rebuild and steer, drawn as GAN Lab draws it.
+
+The picture shows the discriminator's output D(x) as a heat map, real and generated points, how
+the generator bends a grid of noise, and the gradient arrows that move each fake point. The
+training controls (Start, Pause, Step, learning rates, loss, D-steps) are the TrainingDashboard's;
+the distribution, optimizer, activation and network sizes rebuild the GAN when changed.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+import ipywidgets as widgets
+import matplotlib.axes
+import torch
+
+from .config import set_seed
+from .data import ToyDistribution, toy_distribution
+from .losses import generator_loss
+from .metrics import grid_divergences, mode_metrics
+from .models import MLPDiscriminator, MLPGenerator
+from .training import Trainer
+from .widgets import TrainingDashboard
+
+N_REAL = 20_000  # training points drawn from the distribution
+N_SHOWN = 512  # points drawn in the picture (and the fixed noise)
+
+
+@dataclass(frozen=True)
+class ToyGanSettings:
+    """What defines a toy GAN before training: changing any of these builds a new one."""
+
+    distribution: str = "ring"
+    optimizer: str = "adam"
+    activation: str = "relu"
+    g_width: int = 128
+    g_depth: int = 2
+    d_width: int = 128
+    d_depth: int = 2
+    seed: int = 0
+
+
+def build_toy_trainer(settings: ToyGanSettings, **trainer_options) -> tuple[Trainer, ToyDistribution]:
+    """A Trainer for a 2-D GAN (2-d noise, MLPs of the given sizes) on a toy distribution."""
+    for name in ("g_width", "g_depth", "d_width", "d_depth"):
+        value = getattr(settings, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"ToyGanSettings: `{name}` must be a positive int, got {value!r}")
+    distribution = toy_distribution(settings.distribution)
+    set_seed(settings.seed)
+    generator = MLPGenerator(2, [settings.g_width] * settings.g_depth, 2, settings.activation, tanh_output=False)
+    discriminator = MLPDiscriminator(2, [settings.d_width] * settings.d_depth, settings.activation)
+    options = {"batch_size": 256, "lr_g": 1e-3, "lr_d": 1e-3, "n_fixed": N_SHOWN, "log_every": 25,
+               "metric_fn": toy_metric_fn(distribution), "metric_every": 250, **trainer_options}
+    trainer = Trainer(generator, discriminator, distribution.sample(N_REAL, seed=settings.seed),
+                      optimizer=settings.optimizer, seed=settings.seed, device="cpu", **options)
+    return trainer, distribution
+
+
+def toy_metric_fn(distribution: ToyDistribution, n: int = 2500):
+    """Trainer metric: modes covered and high-quality share (mixtures), and grid JS to real data."""
+    real = distribution.sample(20_000, seed=12345)
+
+    def metric_fn(generator: torch.nn.Module) -> dict[str, float]:
+        with torch.no_grad():
+            fake = generator.eval()(torch.randn(n, 2, generator=torch.Generator().manual_seed(1234)))
+        generator.train()
+        scores = grid_divergences(real, fake)
+        if distribution.centers is not None:
+            scores.update(mode_metrics(fake, distribution.centers, distribution.std))
+        return scores
+    return metric_fn
+
+
+def view_extent(trainer: Trainer, margin: float = 0.25) -> tuple[float, float]:
+    """A square region around the real data, shared by both axes."""
+    data = trainer.sampler.data
+    low, high = float(data.min()), float(data.max())
+    pad = margin * (high - low)
+    return low - pad, high + pad
+
+
+@torch.no_grad()
+def _draw_heat_map(ax: matplotlib.axes.Axes, trainer: Trainer, extent: tuple[float, float], cells: int = 60) -> None:
+    """D(x) on a grid: blue where D says real, red where it says fake."""
+    axis = torch.linspace(extent[0], extent[1], cells)
+    xx, yy = torch.meshgrid(axis, axis, indexing="xy")
+    trainer.discriminator.eval()
+    scores = torch.sigmoid(trainer.discriminator(torch.stack([xx.flatten(), yy.flatten()], 1))).reshape(cells, cells)
+    trainer.discriminator.train()
+    ax.imshow(scores.numpy(), extent=(*extent, *extent), origin="lower", cmap="RdBu", vmin=0, vmax=1, alpha=0.55)
+
+
+@torch.no_grad()
+def _draw_noise_grid(ax: matplotlib.axes.Axes, trainer: Trainer, lines: int = 9, points: int = 40) -> None:
+    """Lines of a grid in noise space [-2, 2]^2, mapped through the generator."""
+    generator = trainer.sampling_generator.eval()
+    ticks, path = torch.linspace(-2, 2, lines), torch.linspace(-2, 2, points)
+    for tick in ticks:
+        for z in (torch.stack([path, tick.expand(points)], 1), torch.stack([tick.expand(points), path], 1)):
+            mapped = generator(z)
+            ax.plot(mapped[:, 0], mapped[:, 1], color="grey", lw=0.5, alpha=0.6)
+    generator.train()
+
+
+def _gradient_arrows(trainer: Trainer, fake: torch.Tensor) -> torch.Tensor:
+    """Minus the gradient of the generator's loss at each fake point: where G is pushed to move it."""
+    points = fake.clone().requires_grad_(True)
+    trainer.discriminator.eval()
+    loss = generator_loss(trainer.g_loss)(trainer.discriminator(points)) * len(points)
+    (gradient,) = torch.autograd.grad(loss, points)
+    trainer.discriminator.train()
+    return -gradient
+
+
+def draw_toy_gan(ax: matplotlib.axes.Axes, trainer: Trainer, n_arrows: int = 64) -> None:
+    """GAN Lab's picture: D(x) heat map, real (green) and fake (purple) points, the noise grid, gradient arrows."""
+    extent = view_extent(trainer)
+    _draw_heat_map(ax, trainer, extent)
+    _draw_noise_grid(ax, trainer)
+    real = trainer.sampler.data[:N_SHOWN]
+    fake = trainer.sample_fixed()
+    ax.scatter(real[:, 0], real[:, 1], s=3, color="tab:green", label="real")
+    ax.scatter(fake[:, 0], fake[:, 1], s=3, color="purple", label="generated")
+    arrows = _gradient_arrows(trainer, fake[:n_arrows])
+    lengths = arrows.norm(dim=1, keepdim=True)
+    scale = 0.08 * (extent[1] - extent[0]) / lengths.max().clamp_min(1e-12)  # longest arrow: 8% of the view
+    shown = arrows * scale
+    ax.quiver(fake[:n_arrows, 0], fake[:n_arrows, 1], shown[:, 0], shown[:, 1], angles="xy", scale_units="xy",
+              scale=1, color="black", width=0.004, label="G's gradient")
+    ax.set(xlim=extent, ylim=extent, xlabel="$x_1$", ylabel="$x_2$", aspect="equal",
+           title=f"D(x): blue real, red fake · step {trainer.step_count:,}")
+    ax.legend(loc="upper right", fontsize=7, markerscale=3)
+
+
+class ToyGanLab:
+    """A GAN Lab-style view: pick distribution, optimizer, activation and sizes; train with the dashboard."""
+
+    def __init__(self, steps: int = 2000, settings: ToyGanSettings | None = None, **trainer_options):
+        self.steps, self.trainer_options = steps, trainer_options
+        self.settings = settings or ToyGanSettings()
+        self._build_controls()
+        self.dashboard_box = widgets.Box()
+        self.widget = widgets.VBox([self.setup_box, self.dashboard_box]).add_class("ganlib-ganlab")
+        self.rebuild()
+
+    def _build_controls(self) -> None:
+        """Controls that define the GAN (applied by Rebuild)."""
+        s = self.settings
+        self.setup = {
+            "distribution": widgets.Dropdown(options=["ring", "grid", "swiss_roll"], value=s.distribution,
+                                             description="data"),
+            "optimizer": widgets.Dropdown(options=["adam", "sgd"], value=s.optimizer, description="optimizer"),
+            "activation": widgets.Dropdown(options=["relu", "leaky_relu"], value=s.activation,
+                                           description="activation"),
+            "g_width": widgets.IntSlider(value=s.g_width, min=8, max=512, step=8, description="G width"),
+            "g_depth": widgets.IntSlider(value=s.g_depth, min=1, max=6, description="G depth"),
+            "d_width": widgets.IntSlider(value=s.d_width, min=8, max=512, step=8, description="D width"),
+            "d_depth": widgets.IntSlider(value=s.d_depth, min=1, max=6, description="D depth"),
+            "seed": widgets.BoundedIntText(value=s.seed, min=0, max=2**31 - 1, description="seed"),
+        }
+        self.rebuild_button = widgets.Button(description="Rebuild", icon="refresh",
+                                             tooltip="Build a new GAN with these settings")
+        self.rebuild_button.on_click(lambda _button: self.rebuild(**{k: c.value for k, c in self.setup.items()}))
+        controls = list(self.setup.values())
+        self.setup_box = widgets.HBox([widgets.VBox(controls[:4]), widgets.VBox(controls[4:]),
+                                       self.rebuild_button])
+
+    def rebuild(self, **changes) -> TrainingDashboard:
+        """Build a fresh GAN (new weights) from the current settings with `changes` applied."""
+        unknown = set(changes) - set(asdict(self.settings))
+        if unknown:
+            raise ValueError(f"ToyGanLab.rebuild: unknown setting(s) {sorted(unknown)}; "
+                             f"choose from {sorted(asdict(self.settings))}")
+        settings = replace(self.settings, **changes)
+        trainer, self.distribution = build_toy_trainer(settings, **self.trainer_options)
+        if getattr(self, "dashboard", None) is not None:
+            self.dashboard.stop()
+        self.settings, self.trainer = settings, trainer
+        metric = "modes_covered" if self.distribution.centers is not None else "js"
+        self.dashboard = TrainingDashboard(trainer, self.steps, metric=metric, draw_samples=draw_toy_gan,
+                                           samples_figsize=(5.2, 5.2))
+        self.dashboard_box.children = [self.dashboard.widget]
+        for name, control in self.setup.items():
+            control.value = getattr(settings, name)
+        return self.dashboard
+
+    def run(self, steps: int | None = None) -> Trainer:
+        """Train headless, as pressing Start does."""
+        return self.dashboard.run(steps)
+
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        """Show the view; a saved notebook that has not run shows a hint instead."""
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = "[GAN Lab view: run this notebook's cells in JupyterLab to use it]"
+        return bundle

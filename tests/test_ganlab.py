@@ -1,0 +1,58 @@
+"""The GAN Lab-style view: building toy GANs, its picture, and the gradient arrows it draws."""
+import pytest
+import torch
+
+from ganlib.ganlab import ToyGanLab, ToyGanSettings, _gradient_arrows, build_toy_trainer, draw_toy_gan
+from ganlib.losses import generator_loss
+from ganlib.widgets import TrainingDashboard
+
+
+def test_rebuild_applies_settings_and_keeps_the_controls_in_step():
+    lab = ToyGanLab(steps=20)
+    lab.run()
+    assert lab.trainer.step_count == 20 and "modes_covered" in lab.trainer.metrics
+    old_dashboard = lab.dashboard
+    lab.rebuild(distribution="grid", optimizer="sgd", activation="leaky_relu", g_depth=3, d_width=64)
+    assert old_dashboard.state == "stopped" and lab.trainer.step_count == 0
+    assert lab.distribution.name == "grid" and isinstance(lab.trainer.opt_g, torch.optim.SGD)
+    assert sum(isinstance(m, torch.nn.Linear) for m in lab.trainer.generator.modules()) == 4  # 3 hidden + output
+    assert isinstance(lab.trainer.discriminator.net[1], torch.nn.LeakyReLU)
+    assert lab.setup["distribution"].value == "grid" and lab.setup["g_depth"].value == 3
+    assert lab.dashboard_box.children == (lab.dashboard.widget,)
+
+
+def test_rebuild_refuses_unknown_or_bad_settings():
+    lab = ToyGanLab(steps=10)
+    with pytest.raises(ValueError, match="hidden_layers"):
+        lab.rebuild(hidden_layers=3)
+    with pytest.raises(ValueError, match="`g_width`"):
+        build_toy_trainer(ToyGanSettings(g_width=0))
+    with pytest.raises(ValueError, match="`name`"):
+        build_toy_trainer(ToyGanSettings(distribution="moons"))
+
+
+def test_swiss_roll_uses_the_grid_js_as_its_metric():
+    lab = ToyGanLab(steps=10, settings=ToyGanSettings(distribution="swiss_roll"))
+    lab.run()
+    assert lab.dashboard.metric == "js" and "modes_covered" not in lab.trainer.metrics
+
+
+@pytest.mark.parametrize("g_loss", ["saturating", "non_saturating", "least_squares"])
+def test_gradient_arrows_point_to_where_the_generator_loss_falls(g_loss):
+    trainer, _ = build_toy_trainer(ToyGanSettings(), g_loss=g_loss)
+    trainer.train(steps=30, progress=False)
+    fake = trainer.sample_fixed()[:64]
+    arrows = _gradient_arrows(trainer, fake)
+    with torch.no_grad():
+        loss = lambda points: float(generator_loss(g_loss)(trainer.discriminator(points)))  # noqa: E731
+        assert loss(fake + 1e-3 * arrows / arrows.norm()) < loss(fake)
+
+
+def test_the_picture_draws_heat_map_points_grid_and_arrows():
+    trainer, _ = build_toy_trainer(ToyGanSettings())
+    dashboard = TrainingDashboard(trainer, 10, metric="modes_covered", draw_samples=draw_toy_gan)
+    figure = dashboard._samples_figure()
+    ax = figure.axes[0]
+    assert len(ax.images) == 1 and len(ax.collections) == 3  # heat map; real, fake, arrows
+    assert len(ax.lines) == 2 * 9  # the noise grid's lines
+    assert "step 0" in ax.get_title()
