@@ -7,11 +7,14 @@ the distribution, optimizer, activation and network sizes rebuild the GAN when c
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict, dataclass, replace
+from typing import Sequence
 
 import ipywidgets as widgets
 import matplotlib.axes
 import torch
+from tqdm.std import tqdm
 
 from .config import set_seed
 from .data import ToyDistribution, toy_distribution
@@ -193,3 +196,37 @@ class ToyGanLab:
         bundle = self.widget._repr_mimebundle_(**kwargs)
         bundle["text/plain"] = "[GAN Lab view: run this notebook's cells in JupyterLab to use it]"
         return bundle
+
+
+# --- experiments over several seeds (lesson 03's tables) ---------------------------------------------
+def train_toy_gan(steps: int, settings: ToyGanSettings = ToyGanSettings(), **trainer_options) -> Trainer:
+    """Build and train a toy GAN for `steps` steps; its metrics are taken at the start and the end."""
+    trainer, _ = build_toy_trainer(settings, **{"metric_every": steps, **trainer_options})
+    return trainer.train(steps=steps, progress=False)
+
+
+def compare_over_seeds(variants: dict[str, dict], seeds: Sequence[int], steps: int) -> dict[str, list[Trainer]]:
+    """Train every variant (ToyGanSettings fields and Trainer options) once per seed, with a progress bar."""
+    runs: dict[str, list[Trainer]] = {}
+    with tqdm(total=len(variants) * len(seeds), desc="toy GAN runs", file=sys.stdout, mininterval=5) as bar:
+        for name, options in variants.items():
+            setting_names = set(asdict(ToyGanSettings()))
+            settings = {key: value for key, value in options.items() if key in setting_names}
+            trainer_options = {key: value for key, value in options.items() if key not in setting_names}
+            runs[name] = []
+            for seed in seeds:
+                runs[name].append(train_toy_gan(steps, ToyGanSettings(**{**settings, "seed": seed}), **trainer_options))
+                bar.update(1)
+    return runs
+
+
+def seed_table(runs: dict[str, list[Trainer]], columns: dict[str, str]) -> str:
+    """A Markdown table of final metrics, mean ± std over seeds, one row per variant."""
+    lines = ["| variant | seeds | " + " | ".join(columns.values()) + " |", "|---" * (len(columns) + 2) + "|"]
+    for name, trainers in runs.items():
+        cells = []
+        for key in columns:
+            values = torch.tensor([trainer.metrics[key][-1] for trainer in trainers])
+            cells.append(f"{values.mean():.2f} ± {values.std(unbiased=len(values) > 1):.2f}")
+        lines.append(f"| {name} | {len(trainers)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
