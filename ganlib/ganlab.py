@@ -220,13 +220,24 @@ def compare_over_seeds(variants: dict[str, dict], seeds: Sequence[int], steps: i
     return runs
 
 
+def final_value(trainer: Trainer, key: str) -> float:
+    """A run's final metric, or for a logged value (loss, gradient norm) its mean over the last 10% of steps."""
+    if key in trainer.metrics:
+        return trainer.metrics[key][-1]
+    if key in trainer.history:
+        values = trainer.history[key]
+        return float(torch.tensor(values[-max(1, len(values) // 10):]).mean())
+    raise KeyError(f"final_value: `{key}` is neither a metric {sorted(trainer.metrics)} "
+                   f"nor a logged value {sorted(trainer.history)}")
+
+
 def seed_table(runs: dict[str, list[Trainer]], columns: dict[str, str]) -> str:
-    """A Markdown table of final metrics, mean ± std over seeds, one row per variant."""
+    """A Markdown table of final values (see `final_value`), mean ± std over seeds, one row per variant."""
     lines = ["| variant | seeds | " + " | ".join(columns.values()) + " |", "|---" * (len(columns) + 2) + "|"]
     for name, trainers in runs.items():
         cells = []
         for key in columns:
-            values = torch.tensor([trainer.metrics[key][-1] for trainer in trainers])
+            values = torch.tensor([final_value(trainer, key) for trainer in trainers])
             cells.append(f"{values.mean():.2f} ± {values.std(unbiased=len(values) > 1):.2f}")
         lines.append(f"| {name} | {len(trainers)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

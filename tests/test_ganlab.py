@@ -69,3 +69,9 @@ def test_compare_over_seeds_trains_each_variant_per_seed_and_tabulates_mean_and_
     table = seed_table(runs, {"modes_covered": "modes"})
     values = torch.tensor([t.metrics["modes_covered"][-1] for t in runs["ring"]])
     assert f"| ring | 2 | {values.mean():.2f} ± {values.std():.2f} |" in table
+
+    history_table = seed_table(runs, {"grad_norm_g": "gradient norm"})
+    last = [float(torch.tensor(t.history["grad_norm_g"][-1:]).mean()) for t in runs["ring"]]  # 10% of 5 steps = 1
+    assert f"{torch.tensor(last).mean():.2f} ±" in history_table
+    with pytest.raises(KeyError, match="`fid`"):
+        seed_table(runs, {"fid": "FID"})
