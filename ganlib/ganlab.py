@@ -205,11 +205,13 @@ def train_toy_gan(steps: int, settings: ToyGanSettings = ToyGanSettings(), **tra
     return trainer.train(steps=steps, progress=False)
 
 
-def compare_over_seeds(variants: dict[str, dict], seeds: Sequence[int], steps: int) -> dict[str, list[Trainer]]:
-    """Train every variant (ToyGanSettings fields and Trainer options) once per seed, with a progress bar."""
+def compare_over_seeds(variants: dict[str, dict], seeds: Sequence[int], steps: int,
+                       **shared_options) -> dict[str, list[Trainer]]:
+    """Train every variant (ToyGanSettings fields and Trainer options, over `shared_options`) once per seed."""
     runs: dict[str, list[Trainer]] = {}
     with tqdm(total=len(variants) * len(seeds), desc="toy GAN runs", file=sys.stdout, mininterval=5) as bar:
-        for name, options in variants.items():
+        for name, variant_options in variants.items():
+            options = {**shared_options, **variant_options}
             setting_names = set(asdict(ToyGanSettings()))
             settings = {key: value for key, value in options.items() if key in setting_names}
             trainer_options = {key: value for key, value in options.items() if key not in setting_names}

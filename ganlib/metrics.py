@@ -181,7 +181,8 @@ def mode_metrics(samples: torch.Tensor, centers: torch.Tensor, std: float, n_std
 
     A sample is high quality if it lies within `n_std` standard deviations of its nearest mode.
     A mode is covered if at least `min_fraction` of the samples are high-quality samples of it
-    (PacGAN's rule: 20 of 2,500 samples).
+    (PacGAN's rule: 20 of 2,500 samples). `mode_i` is the percentage of samples that are
+    high-quality samples of mode i.
     """
     if samples.ndim != 2 or samples.shape[1] != 2:
         raise ValueError(f"mode_metrics: `samples` must be [N, 2], got {list(samples.shape)}")
@@ -191,9 +192,10 @@ def mode_metrics(samples: torch.Tensor, centers: torch.Tensor, std: float, n_std
     nearest_distance, nearest = distances.min(dim=1)
     good = nearest_distance <= n_std * std
     counts = torch.bincount(nearest[good], minlength=len(centers))
+    per_mode = {f"mode_{i}": 100.0 * float(count) / len(samples) for i, count in enumerate(counts)}
     return {"modes_covered": float((counts >= min_fraction * len(samples)).sum()),
             "high_quality": float(good.float().mean()) * 100.0,
-            "modes_total": float(len(centers))}
+            "modes_total": float(len(centers)), **per_mode}
 
 
 def grid_divergences(real: torch.Tensor, fake: torch.Tensor, bins: int = 50,

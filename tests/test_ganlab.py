@@ -61,10 +61,12 @@ def test_the_picture_draws_heat_map_points_grid_and_arrows():
 def test_compare_over_seeds_trains_each_variant_per_seed_and_tabulates_mean_and_std():
     from ganlib.ganlab import compare_over_seeds, seed_table
     runs = compare_over_seeds({"ring": {"distribution": "ring"}, "grid, sgd": {"distribution": "grid",
-                               "optimizer": "sgd", "lr_g": 0.01}}, seeds=[0, 1], steps=5)
+                               "optimizer": "sgd", "lr_g": 0.01}}, seeds=[0, 1], steps=5, lr_g=0.002,
+                              metric_every=2)
     assert [len(trainers) for trainers in runs.values()] == [2, 2]
     assert runs["grid, sgd"][0].lr_g == 0.01 and isinstance(runs["grid, sgd"][1].opt_d, torch.optim.SGD)
-    assert all(t.step_count == 5 and t.metrics["step"] == [0, 5] for ts in runs.values() for t in ts)
+    assert runs["ring"][0].lr_g == 0.002  # the shared option, where the variant does not override it
+    assert all(t.step_count == 5 and t.metrics["step"] == [0, 2, 4, 5] for ts in runs.values() for t in ts)
     assert not torch.equal(runs["ring"][0].sample_fixed(), runs["ring"][1].sample_fixed())  # seeds differ
     table = seed_table(runs, {"modes_covered": "modes"})
     values = torch.tensor([t.metrics["modes_covered"][-1] for t in runs["ring"]])

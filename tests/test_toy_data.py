@@ -66,6 +66,7 @@ def test_mode_metrics_on_one_mode_and_on_off_mode_noise():
     one_mode = ring.centers[3] + ring.std * torch.randn(2500, 2, generator=torch.Generator().manual_seed(0))
     scores = mode_metrics(one_mode, ring.centers, ring.std)
     assert scores["modes_covered"] == 1 and scores["high_quality"] > 97
+    assert scores["mode_3"] == pytest.approx(scores["high_quality"]) and scores["mode_0"] == 0
     noise = 4 * torch.rand(2500, 2, generator=torch.Generator().manual_seed(0)) - 2  # uniform on [-2, 2]^2
     scores = mode_metrics(noise, ring.centers, ring.std)
     assert scores["modes_covered"] == 0 and scores["high_quality"] < 1
