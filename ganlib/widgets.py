@@ -77,6 +77,7 @@ class TrainingDashboard:
         self.error: BaseException | None = None
         self.timing = {"train": 0.0, "redraw": 0.0}  # seconds spent in each, over the dashboard's life
         self.redraws = 0
+        self.redraw_costs: list[float] = []  # seconds per picture redraw, for measuring the dashboard
         self._task: asyncio.Task | None = None
         self._run_start_step = trainer.step_count
         self._goal = trainer.step_count
@@ -353,6 +354,7 @@ class TrainingDashboard:
         self.redraws += 1
         self._last_redraw_end = time.perf_counter()
         self._last_redraw_cost = self._last_redraw_end - tick
+        self.redraw_costs.append(self._last_redraw_cost)
         self._count_drawing_time(self._last_redraw_cost)
 
     def _update_counters(self) -> None:

@@ -215,6 +215,10 @@ def test_redrawing_stays_within_its_share_of_the_time():
                              min_redraw_seconds=0.01, redraw_share=0.1)
     dash.run()
     assert dash.redraws >= 4, "the dashboard should redraw during the run, not only at its ends"
-    # Every redraw but the last (forced at the end of the run) was allowed only within the budget.
-    before_last = dash.timing["redraw"] - dash._last_redraw_cost
-    assert before_last <= 0.1 * (dash.timing["train"] + before_last) * 1.05, dash.timing
+    # Each redraw but the last (forced at the end of the run) was allowed only if the budget held with
+    # the previous redraw's cost as the forecast, so the total can exceed the budget by at most one
+    # mis-forecast redraw (a garbage-collection pause, say), besides the last.
+    before_last = dash.timing["redraw"] - dash.redraw_costs[-1]
+    slack = max(dash.redraw_costs[:-1])
+    assert before_last - slack <= 0.1 * (dash.timing["train"] + before_last), (dash.timing, dash.redraw_costs)
+    assert len(dash.redraw_costs) == dash.redraws
