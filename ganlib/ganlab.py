@@ -22,7 +22,7 @@ from .losses import generator_loss
 from .metrics import grid_divergences, mode_metrics
 from .models import MLPDiscriminator, MLPGenerator
 from .training import Trainer
-from .widgets import TrainingDashboard
+from .widgets import TrainingDashboard, widget_bundle
 
 N_REAL = 20_000  # training points drawn from the distribution
 N_SHOWN = 512  # points drawn in the picture (and the fixed noise)
@@ -193,9 +193,7 @@ class ToyGanLab:
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
         """Show the view; a saved notebook that has not run shows a hint instead."""
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = "[GAN Lab view: run this notebook's cells in JupyterLab to use it]"
-        return bundle
+        return widget_bundle(self.widget, "GAN Lab view", **kwargs)
 
 
 # --- experiments over several seeds (lesson 03's tables) ---------------------------------------------

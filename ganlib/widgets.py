@@ -40,6 +40,13 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def widget_bundle(widget: widgets.Widget, name: str, **kwargs) -> dict:
+    """A widget's display data, with a text hint for where widgets cannot show (a saved, not yet run notebook)."""
+    bundle = widget._repr_mimebundle_(**kwargs)
+    bundle["text/plain"] = f"[{name}: run this notebook's cells in JupyterLab (Run > Run All Cells) to use it]"
+    return bundle
+
+
 def _format_duration(seconds: float) -> str:
     """Seconds as m:ss."""
     minutes, secs = divmod(int(round(seconds)), 60)
@@ -83,7 +90,6 @@ class TrainingDashboard:
         self._goal = trainer.step_count
         self._run_seconds = 0.0  # wall seconds of the current run while it was training or redrawing
         self._last_redraw_end = self._last_counters_end = -float("inf")
-        self._drawing = False
         self._last_redraw_cost = 0.0
         self._build_widgets()
         self.redraw()
@@ -142,10 +148,7 @@ class TrainingDashboard:
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
         """Show the live widget; where widgets cannot show (a saved, not yet run notebook), say what to do."""
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = ("[Training dashboard: run this notebook's cells in JupyterLab "
-                                "(Run > Run All Cells) to use its buttons and sliders]")
-        return bundle
+        return widget_bundle(self.widget, "Training dashboard", **kwargs)
 
     def _update_buttons(self) -> None:
         """Enable only the buttons that make sense in the current state."""
@@ -233,6 +236,7 @@ class TrainingDashboard:
             self.redraw()
         elif now - self._last_counters_end >= self.counter_seconds:
             self._update_counters()
+            self._count_drawing_time(self._last_counters_end - now)
 
     def _end_run(self) -> None:
         """The goal is reached or Stop was pressed: flush logs, take final metrics, redraw."""
@@ -346,9 +350,7 @@ class TrainingDashboard:
     def redraw(self) -> None:
         """Update the counter and status, and draw the curves and samples anew (costly: at a bounded rate)."""
         tick = time.perf_counter()
-        self._drawing = True
         self._update_counters()
-        self._drawing = False
         self.curves.value = _png(self._curves_figure())
         self.samples.value = _png(self._samples_figure())
         self.redraws += 1
@@ -359,7 +361,6 @@ class TrainingDashboard:
 
     def _update_counters(self) -> None:
         """The cheap part of a redraw: step counter, progress bar, status line and buttons."""
-        tick = time.perf_counter()
         self.trainer._flush()  # the loss curves and status should reach the current step
         self.step_label.value = f"step {self.trainer.step_count:,}"
         self.progress.value = min(self.progress.max, self.trainer.step_count - self._run_start_step)
@@ -367,8 +368,6 @@ class TrainingDashboard:
             self._show_message(self._status_text())
         self._update_buttons()
         self._last_counters_end = time.perf_counter()
-        if not self._drawing:
-            self._count_drawing_time(self._last_counters_end - tick)
 
     def _count_drawing_time(self, seconds: float) -> None:
         """Book time spent updating the display, so that the redraw budget and steps/s stay honest."""
