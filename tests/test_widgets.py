@@ -211,23 +211,27 @@ def test_starting_one_dashboard_pauses_another():
     asyncio.run(scenario())
 
 
-def test_redrawing_stays_within_its_share_of_the_time():
+def test_redrawing_uses_its_share_of_the_time_and_no_more():
     share = 0.2
     dash = TrainingDashboard(small_trainer(), steps=200, metric=None, draw_samples=draw_points,
                              min_redraw_seconds=0.01, redraw_share=share)
     dash.run()  # a short run to measure this machine: seconds per step and per redraw
     seconds_per_step = dash.timing["train"] / 200
     redraw_cost = sum(dash.redraw_costs) / len(dash.redraw_costs)
-    # Train long enough that the budget pays for about 8 redraws, however fast or slow the machine is.
-    steps = math.ceil(8 * redraw_cost / share / seconds_per_step)
+    # Train long enough that the budget pays for about 12 redraws, with a wide margin for a machine whose
+    # speed changes between this measurement and the run (CI once trained at twice the measured speed).
+    steps = math.ceil(12 * redraw_cost / share / seconds_per_step)
     redraws_before = dash.redraws
     dash.run(steps)
-    assert dash.redraws - redraws_before >= 4, ("the dashboard should redraw during the run, not only at its ends",
-                                                steps, dash.timing, dash.redraw_costs)
+    details = (steps, dash.timing, dash.redraw_costs)
+    assert dash.redraws - redraws_before >= 3, ("the dashboard should redraw during the run, not only at its ends",
+                                                details)
     # Each redraw but the last (forced at the end of the run) was allowed only if the budget held with
-    # the previous redraw's cost as the forecast, so the total can exceed the budget by at most one
-    # mis-forecast redraw (a garbage-collection pause, say), besides the last.
+    # the previous redraw's cost as the forecast. So, up to one mis-forecast redraw (a garbage-collection
+    # pause, say) either way, the time spent drawing before the last redraw is the budget: not more, not less.
     before_last = dash.timing["redraw"] - dash.redraw_costs[-1]
+    budget = share * (dash.timing["train"] + before_last)
     slack = max(dash.redraw_costs[:-1])
-    assert before_last - slack <= share * (dash.timing["train"] + before_last), (dash.timing, dash.redraw_costs)
+    assert before_last - slack <= budget, details
+    assert before_last + 2 * slack >= budget, ("the dashboard left its drawing budget unused", details)
     assert len(dash.redraw_costs) == dash.redraws
