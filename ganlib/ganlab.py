@@ -21,7 +21,7 @@ from .data import ToyDistribution, toy_distribution
 from .losses import generator_loss
 from .metrics import grid_divergences, mode_metrics
 from .models import MLPDiscriminator, MLPGenerator
-from .training import Trainer
+from .training import OPTIMIZERS, Trainer
 from .widgets import TrainingDashboard, widget_bundle
 
 N_REAL = 20_000  # training points drawn from the distribution
@@ -39,6 +39,7 @@ class ToyGanSettings:
     g_depth: int = 2
     d_width: int = 128
     d_depth: int = 2
+    spectral_norm: bool = False
     seed: int = 0
 
 
@@ -51,7 +52,8 @@ def build_toy_trainer(settings: ToyGanSettings, **trainer_options) -> tuple[Trai
     distribution = toy_distribution(settings.distribution)
     set_seed(settings.seed)
     generator = MLPGenerator(2, [settings.g_width] * settings.g_depth, 2, settings.activation, tanh_output=False)
-    discriminator = MLPDiscriminator(2, [settings.d_width] * settings.d_depth, settings.activation)
+    discriminator = MLPDiscriminator(2, [settings.d_width] * settings.d_depth, settings.activation,
+                                     spectral_norm=settings.spectral_norm)
     options = {"batch_size": 256, "lr_g": 1e-3, "lr_d": 1e-3, "n_fixed": N_SHOWN, "log_every": 25,
                "metric_fn": toy_metric_fn(distribution), "metric_every": 250, **trainer_options}
     trainer = Trainer(generator, discriminator, distribution.sample(N_REAL, seed=settings.seed),
@@ -152,21 +154,22 @@ class ToyGanLab:
         self.setup = {
             "distribution": widgets.Dropdown(options=["ring", "grid", "swiss_roll"], value=s.distribution,
                                              description="data"),
-            "optimizer": widgets.Dropdown(options=["adam", "sgd"], value=s.optimizer, description="optimizer"),
+            "optimizer": widgets.Dropdown(options=list(OPTIMIZERS), value=s.optimizer, description="optimizer"),
             "activation": widgets.Dropdown(options=["relu", "leaky_relu"], value=s.activation,
                                            description="activation"),
             "g_width": widgets.IntSlider(value=s.g_width, min=8, max=512, step=8, description="G width"),
             "g_depth": widgets.IntSlider(value=s.g_depth, min=1, max=6, description="G depth"),
             "d_width": widgets.IntSlider(value=s.d_width, min=8, max=512, step=8, description="D width"),
             "d_depth": widgets.IntSlider(value=s.d_depth, min=1, max=6, description="D depth"),
+            "spectral_norm": widgets.Checkbox(value=s.spectral_norm, description="spectral norm in D"),
             "seed": widgets.BoundedIntText(value=s.seed, min=0, max=2**31 - 1, description="seed"),
         }
         self.rebuild_button = widgets.Button(description="Rebuild", icon="refresh",
                                              tooltip="Build a new GAN with these settings")
         self.rebuild_button.on_click(lambda _button: self.rebuild(**{k: c.value for k, c in self.setup.items()}))
         controls = list(self.setup.values())
-        self.setup_box = widgets.HBox([widgets.VBox(controls[:4]), widgets.VBox(controls[4:]),
-                                       self.rebuild_button])
+        self.setup_box = widgets.HBox([widgets.VBox(controls[:4]), widgets.VBox(controls[4:8]),
+                                       widgets.VBox(controls[8:] + [self.rebuild_button])])
 
     def rebuild(self, **changes) -> TrainingDashboard:
         """Build a fresh GAN (new weights) from the current settings with `changes` applied."""
@@ -197,15 +200,18 @@ class ToyGanLab:
 
 
 # --- experiments over several seeds (lesson 03's tables) ---------------------------------------------
-def train_toy_gan(steps: int, settings: ToyGanSettings = ToyGanSettings(), **trainer_options) -> Trainer:
-    """Build and train a toy GAN for `steps` steps; its metrics are taken at the start and the end."""
-    trainer, _ = build_toy_trainer(settings, **{"metric_every": steps, **trainer_options})
-    return trainer.train(steps=steps, progress=False)
+def train_toy_gan(steps: int | None = None, settings: ToyGanSettings = ToyGanSettings(), *,
+                  seconds: float | None = None, **trainer_options) -> Trainer:
+    """Build and train a toy GAN for `steps` steps or `seconds` of training; metrics at the start and the end."""
+    metric_every = steps if steps is not None else 10**9  # only the forced metric at the end of a timed run
+    trainer, _ = build_toy_trainer(settings, **{"metric_every": metric_every, **trainer_options})
+    return trainer.train(steps=steps, seconds=seconds, progress=False)
 
 
-def compare_over_seeds(variants: dict[str, dict], seeds: Sequence[int], steps: int,
-                       **shared_options) -> dict[str, list[Trainer]]:
-    """Train every variant (ToyGanSettings fields and Trainer options, over `shared_options`) once per seed."""
+def compare_over_seeds(variants: dict[str, dict], seeds: Sequence[int], steps: int | None = None, *,
+                       seconds: float | None = None, **shared_options) -> dict[str, list[Trainer]]:
+    """Train every variant (ToyGanSettings fields and Trainer options, over `shared_options`) once per seed,
+    each for `steps` steps or for `seconds` of training time."""
     runs: dict[str, list[Trainer]] = {}
     with tqdm(total=len(variants) * len(seeds), desc="toy GAN runs", file=sys.stdout, mininterval=5) as bar:
         for name, variant_options in variants.items():
@@ -215,7 +221,8 @@ def compare_over_seeds(variants: dict[str, dict], seeds: Sequence[int], steps: i
             trainer_options = {key: value for key, value in options.items() if key not in setting_names}
             runs[name] = []
             for seed in seeds:
-                runs[name].append(train_toy_gan(steps, ToyGanSettings(**{**settings, "seed": seed}), **trainer_options))
+                settings_for_seed = ToyGanSettings(**{**settings, "seed": seed})
+                runs[name].append(train_toy_gan(steps, settings_for_seed, seconds=seconds, **trainer_options))
                 bar.update(1)
     return runs
 

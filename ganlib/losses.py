@@ -1,4 +1,5 @@
-"""GAN losses on the discriminator's raw outputs: cross-entropy on logits (softplus form), and least squares."""
+"""GAN losses on the discriminator's raw outputs: cross-entropy on logits (softplus form), least squares,
+Wasserstein and hinge; and the WGAN-GP gradient penalty."""
 from __future__ import annotations
 
 from typing import Callable
@@ -60,17 +61,71 @@ def least_squares_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     return 0.5 * ((fake_scores - 1) ** 2).mean()
 
 
+def _no_label_smoothing(real_label: float, loss: str) -> None:
+    """Critic losses have no labels to smooth."""
+    if real_label != 1.0:
+        raise ValueError(f"`label_smoothing` applies to the cross-entropy and least-squares losses only; "
+                         f"the {loss} loss has no labels (got real_label={real_label!r})")
+
+
+def wasserstein_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor,
+                            real_label: float = 1.0) -> torch.Tensor:
+    """WGAN (Arjovsky et al., 2017): the critic maximises mean f(x) - mean f(G(z)), so it minimises the negative."""
+    _check_logits(real_scores, "real_scores")
+    _check_logits(fake_scores, "fake_scores")
+    _no_label_smoothing(real_label, "wasserstein")
+    return fake_scores.mean() - real_scores.mean()
+
+
+def hinge_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor,
+                             real_label: float = 1.0) -> torch.Tensor:
+    """Hinge loss (as in SN-GAN): real scores are pushed above +1 and fake scores below -1, no further."""
+    _check_logits(real_scores, "real_scores")
+    _check_logits(fake_scores, "fake_scores")
+    _no_label_smoothing(real_label, "hinge")
+    return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
+
+
+def critic_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """The generator's loss against a critic (Wasserstein and hinge alike): raise the fakes' scores."""
+    _check_logits(fake_scores, "fake_scores")
+    return -fake_scores.mean()
+
+
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor,
+                     rng: torch.Generator | None = None) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al., 2017): mean (||grad_x critic(x)|| - 1)^2 at random points between real and fake."""
+    if real.shape != fake.shape:
+        raise ValueError(f"gradient_penalty: `real` and `fake` must have the same shape, "
+                         f"got {list(real.shape)} and {list(fake.shape)}")
+    mix = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), generator=rng, device=real.device, dtype=real.dtype)
+    between = (mix * real + (1 - mix) * fake.detach()).requires_grad_(True)
+    # create_graph: the penalty itself is differentiated with respect to the critic's weights.
+    grad, = torch.autograd.grad(critic(between).sum(), between, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
 GENERATOR_LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "saturating": saturating_generator_loss,
     "non_saturating": non_saturating_generator_loss,
     "least_squares": least_squares_generator_loss,
+    "wasserstein": critic_generator_loss,
+    "hinge": critic_generator_loss,
+}
+# Each generator loss plays against one discriminator loss; the two cross-entropy variants share one.
+DISCRIMINATOR_LOSSES: dict[str, Callable[..., torch.Tensor]] = {
+    "saturating": discriminator_loss,
+    "non_saturating": discriminator_loss,
+    "least_squares": least_squares_discriminator_loss,
+    "wasserstein": wasserstein_critic_loss,
+    "hinge": hinge_discriminator_loss,
 }
 
 
 def discriminator_loss_for(g_loss: str) -> Callable[..., torch.Tensor]:
-    """The discriminator loss that goes with a generator loss: least squares with least squares, else BCE."""
+    """The discriminator loss that goes with a generator loss (see DISCRIMINATOR_LOSSES)."""
     generator_loss(g_loss)  # fails clearly on an unknown name
-    return least_squares_discriminator_loss if g_loss == "least_squares" else discriminator_loss
+    return DISCRIMINATOR_LOSSES[g_loss]
 
 
 def generator_loss(name: str) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -5,6 +5,7 @@ from typing import Sequence
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrizations
 
 ACTIVATIONS = {"relu": lambda: nn.ReLU(), "leaky_relu": lambda: nn.LeakyReLU(0.2)}
 
@@ -56,19 +57,22 @@ class MLPDiscriminator(nn.Module):
     """Maps samples [N, in_dim] to one real-vs-fake logit each, shape [N]."""
 
     def __init__(self, in_dim: int = 784, hidden: Sequence[int] = (256, 128),
-                 activation: str = "leaky_relu", dropout: float = 0.0):
+                 activation: str = "leaky_relu", dropout: float = 0.0, spectral_norm: bool = False):
         super().__init__()
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"MLPDiscriminator: `dropout` must be in [0, 1), got {dropout}")
         self.in_dim = in_dim
+        # Spectral normalisation (Miyato et al., 2018) divides each weight matrix by an estimate of its largest
+        # singular value, refined by one power iteration per training forward pass: every layer is 1-Lipschitz.
+        linear = (lambda *sizes: parametrizations.spectral_norm(nn.Linear(*sizes))) if spectral_norm else nn.Linear
         layers: list[nn.Module] = []
         width = in_dim
         for size in hidden:
-            layers += [nn.Linear(width, size), _activation(activation)]
+            layers += [linear(width, size), _activation(activation)]
             if dropout:
                 layers.append(nn.Dropout(dropout))
             width = size
-        layers.append(nn.Linear(width, 1))
+        layers.append(linear(width, 1))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

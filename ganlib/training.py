@@ -13,12 +13,15 @@ from tqdm.std import tqdm
 
 from .config import default_device, set_seed
 from .data import BatchSampler
-from .losses import discriminator_loss_for, generator_loss
+from .losses import discriminator_loss_for, generator_loss, gradient_penalty
 from .models import generate
 
 MetricFn = Callable[[nn.Module], dict[str, float]]
 CHECKPOINT_FORMAT = "ganlib-checkpoint-v1"
-LOGGED = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g")
+# d_real, d_fake: mean sigmoid of D's outputs (probabilities for the cross-entropy losses only);
+# score_gap: mean D(real) - mean D(fake) on raw outputs, the critic's Wasserstein estimate in a WGAN.
+LOGGED = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g", "score_gap")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
 
 
 def _positive(name: str, value: float, kind: type = float) -> None:
@@ -33,6 +36,12 @@ def _check_betas(betas: tuple[float, float]) -> None:
     if not (isinstance(betas, (tuple, list)) and len(betas) == 2 and
             all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in betas)):
         raise ValueError(f"Trainer: `betas` must be two numbers in [0, 1), got {betas!r}")
+
+
+def _non_negative(name: str, value: float) -> None:
+    """Raise a clear error unless `value` is a finite number >= 0 (0 turns the option off)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"Trainer: `{name}` must be a finite number >= 0 (0 turns it off), got {value!r}")
 
 
 def _check_label_smoothing(value: float) -> None:
@@ -51,6 +60,8 @@ LIVE_HYPERPARAMETERS: dict[str, Callable[[object], None]] = {
     "batch_size": lambda value: _positive("batch_size", value, int),
     "g_loss": lambda value: generator_loss(value),
     "label_smoothing": lambda value: _check_label_smoothing(value),
+    "gradient_penalty": lambda value: _non_negative("gradient_penalty", value),
+    "clip_weights": lambda value: _non_negative("clip_weights", value),
 }
 
 
@@ -65,18 +76,20 @@ class Trainer:
                  batch_size: int = 64, lr_g: float = 2e-4, lr_d: float = 2e-4,
                  betas: tuple[float, float] = (0.5, 0.999), d_steps: int = 1,
                  g_loss: str = "non_saturating", label_smoothing: float = 0.0, optimizer: str = "adam",
+                 gradient_penalty: float = 0.0, clip_weights: float = 0.0,
                  lr_decay: float = 1.0, decay_every: int = 1000,
                  ema_decay: float = 0.0, seed: int = 0, device: str | torch.device | None = None, n_fixed: int = 64,
                  snapshot_every: int = 0, metric_fn: MetricFn | None = None, metric_every: int = 0,
                  log_every: int = 50):
         live = dict(lr_g=lr_g, lr_d=lr_d, lr_decay=lr_decay, betas=betas, d_steps=d_steps,
-                    batch_size=batch_size, g_loss=g_loss, label_smoothing=label_smoothing)
+                    batch_size=batch_size, g_loss=g_loss, label_smoothing=label_smoothing,
+                    gradient_penalty=gradient_penalty, clip_weights=clip_weights)
         for name, value in live.items():
             LIVE_HYPERPARAMETERS[name](value)
         for name, value in (("decay_every", decay_every), ("n_fixed", n_fixed), ("log_every", log_every)):
             _positive(name, value, int)
-        if optimizer not in ("adam", "sgd"):
-            raise ValueError(f"Trainer: `optimizer` must be 'adam' or 'sgd', got {optimizer!r}")
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"Trainer: `optimizer` must be one of {OPTIMIZERS}, got {optimizer!r}")
         if not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"Trainer: `ema_decay` must be in [0, 1) (0 turns averaging off), got {ema_decay!r}")
         if not isinstance(getattr(generator, "latent_dim", None), int):
@@ -88,6 +101,7 @@ class Trainer:
         self.lr_g, self.lr_d, self.betas, self.d_steps = lr_g, lr_d, betas, d_steps
         self.g_loss, self.lr_decay, self.decay_every = g_loss, lr_decay, decay_every
         self.label_smoothing = label_smoothing
+        self.gradient_penalty, self.clip_weights = gradient_penalty, clip_weights
         self.batch_size, self.seed, self.log_every = batch_size, seed, log_every
         self.snapshot_every, self.metric_fn, self.metric_every = snapshot_every, metric_fn, metric_every
 
@@ -111,9 +125,11 @@ class Trainer:
         self._pending: list[torch.Tensor] = []
 
     def _make_optimizer(self, model: nn.Module, lr: float) -> torch.optim.Optimizer:
-        """Adam with the trainer's betas, or plain SGD."""
+        """Adam with the trainer's betas, plain SGD, or RMSprop (the original WGAN's choice)."""
         if self.optimizer == "sgd":
             return torch.optim.SGD(model.parameters(), lr=lr)
+        if self.optimizer == "rmsprop":
+            return torch.optim.RMSprop(model.parameters(), lr=lr)
         return torch.optim.Adam(model.parameters(), lr=lr, betas=self.betas)
 
     # --- one iteration -------------------------------------------------------------
@@ -148,7 +164,7 @@ class Trainer:
 
     def _apply_hyperparameters(self) -> None:
         """Write the current learning rates (with exponential decay) and betas into the optimizers."""
-        for name in ("lr_g", "lr_d", "d_steps", "batch_size"):  # attributes may have been set directly
+        for name in ("lr_g", "lr_d", "d_steps", "batch_size", "gradient_penalty", "clip_weights"):  # set directly?
             LIVE_HYPERPARAMETERS[name](getattr(self, name))
         self._check_batch_fits(self.batch_size)
         self.sampler.batch_size = self.batch_size
@@ -159,18 +175,30 @@ class Trainer:
                 if "betas" in group:
                     group["betas"] = tuple(self.betas)
 
-    def discriminator_step(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One D update on a real batch and a detached fake batch; returns (loss, D(real), D(fake))."""
+    def discriminator_step(self) -> tuple[torch.Tensor, ...]:
+        """One D update on a real batch and a detached fake batch; returns (loss, D(real), D(fake), score gap)."""
         real = self.sampler.next()
         with torch.no_grad():
             fake = self.generator(self.noise(self.batch_size))
         real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
         loss_fn = discriminator_loss_for(self.g_loss)
         loss = loss_fn(real_logits, fake_logits, real_label=1.0 - self.label_smoothing)
+        if self.gradient_penalty:
+            loss = loss + self.gradient_penalty * gradient_penalty(self.discriminator, real, fake, self.rng)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
-        return loss.detach(), torch.sigmoid(real_logits.detach()).mean(), torch.sigmoid(fake_logits.detach()).mean()
+        if self.clip_weights:
+            self._clip_discriminator_weights()
+        real_logits, fake_logits = real_logits.detach(), fake_logits.detach()
+        return (loss.detach(), torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(),
+                real_logits.mean() - fake_logits.mean())
+
+    @torch.no_grad()
+    def _clip_discriminator_weights(self) -> None:
+        """The original WGAN's crude Lipschitz constraint: every weight of D into [-c, c]."""
+        for parameter in self.discriminator.parameters():
+            parameter.clamp_(-self.clip_weights, self.clip_weights)
 
     def generator_step(self) -> tuple[torch.Tensor, torch.Tensor]:
         """One G update through a frozen D; returns the loss and the norm of G's gradient."""
@@ -206,9 +234,9 @@ class Trainer:
         self.generator.train()
         self.discriminator.train()
         for _ in range(self.d_steps):
-            loss_d, d_real, d_fake = self.discriminator_step()
+            loss_d, d_real, d_fake, score_gap = self.discriminator_step()
         loss_g, grad_norm = self.generator_step()
-        self._pending.append(torch.stack([loss_d, loss_g, d_real, d_fake, grad_norm]))
+        self._pending.append(torch.stack([loss_d, loss_g, d_real, d_fake, grad_norm, score_gap]))
         self.step_count += 1
         if len(self._pending) >= self.log_every:
             self._flush()

@@ -125,6 +125,10 @@ class TrainingDashboard:
             "batch_size": widgets.BoundedIntText(value=t.batch_size, min=1, max=len(t.sampler.data),
                                                  description="batch size"),
             "noise_seed": widgets.BoundedIntText(value=0, min=0, max=2**31 - 1, description="noise seed"),
+            "gradient_penalty": widgets.BoundedFloatText(value=t.gradient_penalty, min=0.0, max=100.0, step=1.0,
+                                                         description="GP λ", tooltip="WGAN-GP weight; 0 is off"),
+            "clip_weights": widgets.BoundedFloatText(value=t.clip_weights, min=0.0, max=1.0, step=0.001,
+                                                     description="clip c", tooltip="WGAN weight clipping; 0 is off"),
         }
         for name, control in self.controls.items():
             control.style.description_width = "70px"
@@ -140,8 +144,7 @@ class TrainingDashboard:
         self.widget = widgets.VBox([
             widgets.HBox(list(self.buttons.values()) + [self.step_label, self.progress]),
             self.status,
-            widgets.HBox([widgets.VBox(list(self.controls.values())[:4]),
-                          widgets.VBox(list(self.controls.values())[4:])]),
+            widgets.HBox([widgets.VBox(list(self.controls.values())[start:start + 4]) for start in (0, 4, 8)]),
             widgets.HBox([self.curves, self.samples]),
         ]).add_class("ganlib-dashboard")
         self._update_buttons()
@@ -159,7 +162,7 @@ class TrainingDashboard:
 
     # --- controls ----------------------------------------------------------------------
     def set(self, **values: float | int | str) -> None:
-        """Set controls by name (lr_g, lr_d, beta1, beta2, d_steps, g_loss, batch_size, noise_seed); bad values raise."""
+        """Set controls by name (see `controls`: lr_g, lr_d, beta1, ..., gradient_penalty, clip_weights); bad values raise."""
         for name, value in values.items():
             if name not in self.controls:
                 raise ValueError(f"TrainingDashboard.set: unknown control `{name}`; choose from {list(self.controls)}")

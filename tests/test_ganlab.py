@@ -21,6 +21,20 @@ def test_rebuild_applies_settings_and_keeps_the_controls_in_step():
     assert lab.dashboard_box.children == (lab.dashboard.widget,)
 
 
+def test_spectral_norm_and_rmsprop_settings_build_a_critic_for_lesson_04():
+    lab = ToyGanLab(steps=5, settings=ToyGanSettings(spectral_norm=True, optimizer="rmsprop"), g_loss="hinge")
+    lab.run()
+    assert torch.nn.utils.parametrize.is_parametrized(lab.trainer.discriminator.net[0], "weight")
+    assert isinstance(lab.trainer.opt_d, torch.optim.RMSprop) and lab.setup["spectral_norm"].value is True
+
+
+def test_timed_runs_train_for_the_given_seconds_and_score_at_the_end():
+    from ganlib.ganlab import compare_over_seeds
+    runs = compare_over_seeds({"ring": {}}, seeds=[0], seconds=0.3)
+    trainer = runs["ring"][0]
+    assert 0.3 <= trainer.train_seconds < 1.0 and trainer.metrics["step"] == [0, trainer.step_count]
+
+
 def test_rebuild_refuses_unknown_or_bad_settings():
     lab = ToyGanLab(steps=10)
     with pytest.raises(ValueError, match="hidden_layers"):
@@ -37,7 +51,7 @@ def test_swiss_roll_uses_the_grid_js_as_its_metric():
     assert lab.dashboard.metric == "js" and "modes_covered" not in lab.trainer.metrics
 
 
-@pytest.mark.parametrize("g_loss", ["saturating", "non_saturating", "least_squares"])
+@pytest.mark.parametrize("g_loss", ["saturating", "non_saturating", "least_squares", "wasserstein", "hinge"])
 def test_gradient_arrows_point_to_where_the_generator_loss_falls(g_loss):
     trainer, _ = build_toy_trainer(ToyGanSettings(), g_loss=g_loss)
     trainer.train(steps=30, progress=False)

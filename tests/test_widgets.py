@@ -64,8 +64,9 @@ def test_noise_seed_control_draws_new_fixed_noise_reproducibly():
 @pytest.mark.parametrize("name, value, message", [
     ("lr_g", 0.0, "`lr_g`"), ("lr_d", -1e-3, "`lr_d`"), ("lr_g", 1.0, "`lr_g`"), ("beta2", 1.0, "`beta2`"),
     ("d_steps", 0, "`d_steps`"), ("d_steps", 2.5, "`d_steps`"), ("batch_size", 0, "`batch_size`"),
-    ("batch_size", 10_000, "`batch_size`"), ("g_loss", "hinge", "`g_loss`"), ("noise_seed", -1, "`noise_seed`"),
-    ("momentum", 0.9, "`momentum`"),
+    ("batch_size", 10_000, "`batch_size`"), ("g_loss", "minimax", "`g_loss`"), ("noise_seed", -1, "`noise_seed`"),
+    ("momentum", 0.9, "`momentum`"), ("gradient_penalty", -1.0, "`gradient_penalty`"),
+    ("clip_weights", 2.0, "`clip_weights`"),
 ])
 def test_bad_values_are_refused_by_name(name, value, message):
     dash = dashboard()
@@ -74,6 +75,17 @@ def test_bad_values_are_refused_by_name(name, value, message):
         dash.set(**{name: value})
     assert (dash.trainer.lr_g, dash.trainer.lr_d, dash.trainer.betas, dash.trainer.d_steps,
             dash.trainer.batch_size) == before
+
+
+def test_a_wasserstein_gan_runs_through_the_dashboard():
+    dash = dashboard(steps=20)
+    dash.set(g_loss="wasserstein", gradient_penalty=10.0, lr_d=1e-4, beta1=0.0)
+    assert (dash.trainer.g_loss, dash.trainer.gradient_penalty, dash.trainer.betas[0]) == ("wasserstein", 10.0, 0.0)
+    dash.run()
+    assert len(dash.trainer.history["score_gap"]) == 20
+    dash.set(gradient_penalty=0.0, clip_weights=0.01)
+    dash.run(5)
+    assert max(p.abs().max().item() for p in dash.trainer.discriminator.parameters()) <= 0.01
 
 
 def test_trainer_refuses_bad_hyperparameters_set_directly():
