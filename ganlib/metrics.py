@@ -218,3 +218,30 @@ def grid_divergences(real: torch.Tensor, fake: torch.Tensor, bins: int = 50,
     p, q = p / p.sum(), q / q.sum()
     kl = float((p * (p / q).log()).sum())
     return {"kl": kl, "js": js_divergence(p, q, dx=1.0)}
+
+
+# --- critic diagnostics (lesson 04) ---------------------------------------------------------------------
+def activation_gradient_norms(discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> list[float]:
+    """Norm of the gradient of the critic loss, mean D(fake) - mean D(real), with respect to each hidden
+    activation layer's output, from the input side to the output side (WGAN-GP's Figure 1b)."""
+    if real.shape != fake.shape:
+        raise ValueError(f"activation_gradient_norms: `real` and `fake` must have the same shape, "
+                         f"got {list(real.shape)} and {list(fake.shape)}")
+    outputs: list[torch.Tensor] = []
+
+    def keep(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
+        output.retain_grad()
+        outputs.append(output)
+
+    layers = [m for m in discriminator.modules() if isinstance(m, (nn.ReLU, nn.LeakyReLU))]
+    if not layers:
+        raise ValueError("activation_gradient_norms: `discriminator` has no ReLU or LeakyReLU layers to measure")
+    hooks = [layer.register_forward_hook(keep) for layer in layers]
+    try:
+        scores = discriminator(torch.cat([real, fake]))
+        (scores[len(real):].mean() - scores[:len(real)].mean()).backward()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    discriminator.zero_grad(set_to_none=True)
+    return [output.grad.norm().item() for output in outputs]

@@ -120,3 +120,31 @@ def test_spectral_norm_makes_each_layer_one_lipschitz():
     plain = MLPDiscriminator(20, (64, 32))
     first = torch.linalg.matrix_norm(plain.net[0].weight.detach(), ord=2)
     assert abs(first - 1) > 0.2, "without normalisation the same layer is far from 1-Lipschitz"
+
+
+def test_wasserstein_1d_of_shifted_and_of_scaled_gaussians():
+    from ganlib.theory import gaussian_density, wasserstein_1d
+    x = torch.linspace(-10, 14, 24001, dtype=torch.float64)
+    dx = float(x[1] - x[0])
+    base = gaussian_density(x, 0.0, 1.0)
+    for shift in (0.0, 0.5, 3.0):  # a shift moves every grain of earth by the shift
+        assert wasserstein_1d(base, gaussian_density(x, shift, 1.0), dx) == pytest.approx(shift, abs=1e-3)
+    # N(0, 1) against N(0, 2^2): W1 = E|X| (2 - 1) = sqrt(2 / pi) for same-mean Gaussians
+    assert wasserstein_1d(base, gaussian_density(x, 0.0, 2.0), dx) == pytest.approx((2 / torch.pi) ** 0.5, abs=1e-3)
+
+
+def test_activation_gradient_norms_explode_or_vanish_with_clipping_as_in_wgan_gp():
+    from ganlib.metrics import activation_gradient_norms
+    torch.manual_seed(0)
+    critic = MLPDiscriminator(2, [64] * 6, activation="relu")
+    real, fake = torch.randn(128, 2), torch.randn(128, 2) + 1
+    assert len(activation_gradient_norms(critic, real, fake)) == 6
+    with torch.no_grad():
+        for p in critic.parameters():
+            p.clamp_(-0.01, 0.01)
+    norms = activation_gradient_norms(critic, real, fake)
+    # every layer of tiny weights shrinks the backward signal: the input side gets the least
+    assert all(earlier < later for earlier, later in zip(norms, norms[1:])), norms
+    assert all(p.grad is None for p in critic.parameters()), "measuring must leave no gradients behind"
+    with pytest.raises(ValueError, match="same shape"):
+        activation_gradient_norms(critic, real, fake[:5])
