@@ -244,7 +244,7 @@ def seed_table(runs: dict[str, list[Trainer]], columns: dict[str, str]) -> str:
     for name, trainers in runs.items():
         cells = []
         for key in columns:
-            values = torch.tensor([final_value(trainer, key) for trainer in trainers])
+            values = torch.tensor([float(final_value(trainer, key)) for trainer in trainers])
             cells.append(f"{values.mean():.2f} ± {values.std(unbiased=len(values) > 1):.2f}")
         lines.append(f"| {name} | {len(trainers)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
