@@ -1,0 +1,236 @@
+"""Spoken digits: the Free Spoken Digit Dataset (and optionally SC09) in memory, and SpecGAN's spectrograms."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import soundfile
+import torch
+import torchaudio
+from tqdm.std import tqdm
+
+from .config import data_root
+from .data import DataNotFoundError
+
+SAMPLE_RATE = 8000
+FSDD_URL = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
+FSDD_MANIFEST = Path(__file__).with_name("fsdd_md5sums.txt")  # MD5 of every recording of tag v1.0.10
+FSDD_TEST_INDICES = range(5)  # the official split: recordings 0-4 of each speaker and digit are the test set
+SC09_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+# --- the Free Spoken Digit Dataset -----------------------------------------------------------------------
+def fsdd_manifest() -> dict[str, str]:
+    """File name -> MD5 for the 3,000 FSDD recordings."""
+    lines = FSDD_MANIFEST.read_text().splitlines()
+    return {name: md5 for md5, name in (line.split() for line in lines if line.strip())}
+
+
+def _md5(path: Path) -> str:
+    """The MD5 of a file's bytes."""
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def _bad_recordings(folder: Path, manifest: dict[str, str]) -> list[str]:
+    """Recordings that are missing from `folder` or differ from the manifest."""
+    return [name for name, md5 in manifest.items() if not (folder / name).is_file() or _md5(folder / name) != md5]
+
+
+def _download_fsdd(folder: Path, url: str) -> None:
+    """Fetch the tagged release archive and unpack its recordings into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder.parent) as scratch:
+        archive = Path(scratch) / "fsdd.tar.gz"
+        with urllib.request.urlopen(url, timeout=60) as response, open(archive, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc="downloading FSDD", file=sys.stdout) as bar:
+                while chunk := response.read(1 << 16):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+        with tarfile.open(archive) as tar:
+            for member in tar.getmembers():
+                name = Path(member.name).name
+                if member.isfile() and Path(member.name).parent.name == "recordings" and name.endswith(".wav"):
+                    with tar.extractfile(member) as source, open(folder / name, "wb") as target:
+                        shutil.copyfileobj(source, target)
+
+
+def fsdd_folder(download: bool = True, url: str = FSDD_URL) -> Path:
+    """The folder of verified FSDD recordings in the data root, downloading the release archive if needed."""
+    folder = data_root() / "fsdd" / "recordings"
+    manifest = fsdd_manifest()
+    bad = _bad_recordings(folder, manifest)
+    if bad and download:
+        try:
+            _download_fsdd(folder, url)
+        except OSError as error:  # no network, HTTP error, or a broken archive
+            raise DataNotFoundError(
+                f"FSDD is not complete in {folder} ({len(bad)} of {len(manifest)} recordings missing or changed) "
+                f"and could not be downloaded from {url}: {error}.\nPut the recordings of tag v1.0.10 of "
+                f"github.com/Jakobovski/free-spoken-digit-dataset there, or set GANLIB_DATA to a folder that "
+                f"holds fsdd/recordings/.") from None
+        bad = _bad_recordings(folder, manifest)
+    if bad:
+        raise DataNotFoundError(f"FSDD in {folder}: {len(bad)} recordings are missing or fail their MD5 check "
+                                f"(for example {bad[:3]}); delete them to download them again")
+    return folder
+
+
+@dataclass
+class SpokenDigits:
+    """Fixed-length waveforms [N, length] in [-1, 1] at SAMPLE_RATE, with their digits and speakers."""
+
+    waveforms: torch.Tensor
+    labels: torch.Tensor
+    speakers: list[str]
+    lengths: torch.Tensor  # samples before padding or trimming
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def fit_length(waveform: torch.Tensor, length: int) -> torch.Tensor:
+    """Pad with silence at the end, or trim the end, to exactly `length` samples."""
+    if waveform.ndim != 1:
+        raise ValueError(f"fit_length: `waveform` must be 1-D [samples], got shape {list(waveform.shape)}")
+    if len(waveform) >= length:
+        return waveform[:length]
+    return torch.nn.functional.pad(waveform, (0, length - len(waveform)))
+
+
+def read_wav(path: str | Path, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
+    """A mono float32 waveform in [-1, 1], resampled to `sample_rate` if the file differs."""
+    samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    waveform = torch.from_numpy(samples).mean(dim=1)
+    if rate != sample_rate:
+        waveform = torchaudio.functional.resample(waveform, rate, sample_rate)
+    return waveform
+
+
+@lru_cache(maxsize=4)
+def load_fsdd(split: str = "train", length: int = 8192) -> SpokenDigits:
+    """FSDD's official train or test split as in-memory tensors (cached in the data root after the first read)."""
+    if split not in ("train", "test"):
+        raise ValueError(f"load_fsdd: `split` must be 'train' or 'test', got {split!r}")
+    folder = fsdd_folder()
+    cache = folder.parent / f"{split}_{length}.pt"
+    if cache.exists():
+        return SpokenDigits(**torch.load(cache))
+    names = sorted(name for name in fsdd_manifest() if
+                   (int(Path(name).stem.split("_")[2]) in FSDD_TEST_INDICES) == (split == "test"))
+    waves = [read_wav(folder / name) for name in names]
+    digits = SpokenDigits(waveforms=torch.stack([fit_length(w, length) for w in waves]),
+                          labels=torch.tensor([int(name.split("_")[0]) for name in names]),
+                          speakers=[name.split("_")[1] for name in names],
+                          lengths=torch.tensor([len(w) for w in waves]))
+    torch.save(vars(digits), cache)
+    return digits
+
+
+def load_sc09(root: str | Path, subset: str = "training", length: int = 8192, download: bool = False) -> SpokenDigits:
+    """The SC09 digits of Speech Commands (torchaudio.datasets.SPEECHCOMMANDS), resampled to SAMPLE_RATE.
+
+    Large (2.4 GB to download); for users with bandwidth and a GPU. Audio is read with soundfile.
+    """
+    dataset = torchaudio.datasets.SPEECHCOMMANDS(str(root), download=download, subset=subset)
+    base = Path(root) / "SpeechCommands"
+    waves, labels, speakers = [], [], []
+    for n in range(len(dataset)):
+        relpath, _rate, word, speaker, _utterance = dataset.get_metadata(n)
+        if word in SC09_WORDS:
+            waves.append(read_wav(base / relpath))
+            labels.append(SC09_WORDS.index(word))
+            speakers.append(speaker)
+    if not waves:
+        raise DataNotFoundError(f"load_sc09: no recordings of the words zero..nine in {base} (subset {subset!r})")
+    return SpokenDigits(waveforms=torch.stack([fit_length(w, length) for w in waves]), labels=torch.tensor(labels),
+                        speakers=speakers, lengths=torch.tensor([len(w) for w in waves]))
+
+
+# --- spectrograms as in SpecGAN -------------------------------------------------------------------------------
+class SpectrogramCodec(torch.nn.Module):
+    """Waveforms <-> normalised log-magnitude spectrograms in [-1, 1], as SpecGAN prepares them.
+
+    Forward: STFT magnitude (or mel), log, per-frequency-bin standardisation with statistics of the training
+    set (`fit`), clipping at `clip_std` standard deviations, scaling to [-1, 1]. Inverse: the same steps
+    backwards, then Griffin-Lim to guess the phase the spectrogram does not keep.
+    """
+
+    def __init__(self, n_fft: int = 256, hop_length: int = 128, n_mels: int | None = None,
+                 clip_std: float = 3.0, griffin_lim_iters: int = 32, sample_rate: int = SAMPLE_RATE):
+        super().__init__()
+        if hop_length > n_fft:
+            raise ValueError(f"SpectrogramCodec: `hop_length` ({hop_length}) must be at most `n_fft` ({n_fft})")
+        self.n_fft, self.hop_length, self.n_mels, self.clip_std = n_fft, hop_length, n_mels, clip_std
+        self.spectrogram = torchaudio.transforms.Spectrogram(n_fft=n_fft, hop_length=hop_length, power=1.0)
+        self.griffin_lim = torchaudio.transforms.GriffinLim(n_fft=n_fft, hop_length=hop_length, power=1.0,
+                                                            n_iter=griffin_lim_iters)
+        n_bins = n_fft // 2 + 1
+        if n_mels is not None:
+            self.mel = torchaudio.transforms.MelScale(n_mels, sample_rate, n_stft=n_bins)
+            self.inverse_mel = torchaudio.transforms.InverseMelScale(n_bins, n_mels, sample_rate, driver="gelsd")
+        self.register_buffer("mean", torch.zeros(n_mels or n_bins, 1))
+        self.register_buffer("std", torch.ones(n_mels or n_bins, 1))
+        self.fitted = False
+
+    def log_magnitude(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """log(|STFT| + 1e-6) (or of the mel spectrogram) of waveforms [N, samples] -> [N, bins, frames]."""
+        if waveforms.ndim != 2:
+            raise ValueError(f"SpectrogramCodec: `waveforms` must be [batch, samples], got {list(waveforms.shape)}")
+        magnitude = self.spectrogram(waveforms)
+        if self.n_mels is not None:
+            magnitude = self.mel(magnitude)
+        return torch.log(magnitude + 1e-6)
+
+    @torch.no_grad()
+    def fit(self, waveforms: torch.Tensor) -> "SpectrogramCodec":
+        """Per-bin mean and std of the log-magnitudes of the training waveforms."""
+        log_mag = self.log_magnitude(waveforms)
+        self.mean.copy_(log_mag.mean(dim=(0, 2)).unsqueeze(1))
+        self.std.copy_(log_mag.std(dim=(0, 2)).unsqueeze(1).clamp_min(1e-3))
+        self.fitted = True
+        return self
+
+    @torch.no_grad()
+    def encode(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """Waveforms [N, samples] -> spectrograms [N, bins, frames] in [-1, 1]."""
+        if not self.fitted:
+            raise RuntimeError("SpectrogramCodec: call fit(training_waveforms) before encode")
+        standardised = (self.log_magnitude(waveforms) - self.mean) / self.std
+        return standardised.clamp(-self.clip_std, self.clip_std) / self.clip_std
+
+    @torch.no_grad()
+    def magnitude(self, spectrograms: torch.Tensor) -> torch.Tensor:
+        """Undo the normalisation: spectrograms in [-1, 1] -> linear STFT magnitudes [N, n_fft/2 + 1, frames]."""
+        if spectrograms.ndim != 3 or spectrograms.shape[1] != self.mean.shape[0]:
+            raise ValueError(f"SpectrogramCodec: `spectrograms` must be [batch, {self.mean.shape[0]}, frames], "
+                             f"got {list(spectrograms.shape)}")
+        magnitude = torch.exp(spectrograms * self.clip_std * self.std + self.mean) - 1e-6
+        magnitude = magnitude.clamp_min(0.0)
+        if self.n_mels is not None:
+            magnitude = self.inverse_mel(magnitude)
+        return magnitude
+
+    @torch.no_grad()
+    def decode(self, spectrograms: torch.Tensor) -> torch.Tensor:
+        """Spectrograms in [-1, 1] -> waveforms [N, (frames - 1) * hop_length], with Griffin-Lim's phase estimate."""
+        return self.griffin_lim(self.magnitude(spectrograms))
+
+
+def spectral_convergence(reference: torch.Tensor, estimate: torch.Tensor) -> float:
+    """||S_ref - S_est|| / ||S_ref|| over STFT magnitudes: 0 is perfect (a standard Griffin-Lim measure)."""
+    return float(torch.linalg.vector_norm(reference - estimate) / torch.linalg.vector_norm(reference))
+
+
+def log_spectral_distance(reference: torch.Tensor, estimate: torch.Tensor, floor: float = 1e-5) -> float:
+    """Root-mean-square difference of two magnitude spectrograms in decibels."""
+    to_db = lambda magnitude: 20 * torch.log10(magnitude.clamp_min(floor))  # noqa: E731
+    return float(((to_db(reference) - to_db(estimate)) ** 2).mean().sqrt())
