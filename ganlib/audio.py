@@ -17,8 +17,9 @@ import torch
 import torchaudio
 from tqdm.std import tqdm
 
-from .config import data_root
+from .config import data_root, set_seed
 from .data import DataNotFoundError
+from .metrics import accuracy, fit_classifier, inception_score, judge_info, load_or_train_judge
 
 SAMPLE_RATE = 8000
 FSDD_URL = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
@@ -234,3 +235,105 @@ def log_spectral_distance(reference: torch.Tensor, estimate: torch.Tensor, floor
     """Root-mean-square difference of two magnitude spectrograms in decibels."""
     to_db = lambda magnitude: 20 * torch.log10(magnitude.clamp_min(floor))  # noqa: E731
     return float(((to_db(reference) - to_db(estimate)) ** 2).mean().sqrt())
+
+
+# --- spectrograms as images, and the spoken-digit recogniser that judges generated audio ------------------
+def to_image(spectrograms: torch.Tensor) -> torch.Tensor:
+    """[N, 129, 65] codec spectrograms -> [N, 1, 128, 64] images (drop the Nyquist bin and the last frame)."""
+    if spectrograms.ndim != 3 or tuple(spectrograms.shape[1:]) != (129, 65):
+        raise ValueError(f"to_image: `spectrograms` must be [N, 129, 65] (the default codec's), "
+                         f"got {list(spectrograms.shape)}")
+    return spectrograms[:, None, :128, :64].contiguous()
+
+
+def from_image(images: torch.Tensor) -> torch.Tensor:
+    """[N, 1, 128, 64] images -> [N, 129, 65] codec spectrograms, the dropped bin and frame at -1 (quiet)."""
+    if images.ndim != 4 or tuple(images.shape[1:]) != (1, 128, 64):
+        raise ValueError(f"from_image: `images` must be [N, 1, 128, 64], got {list(images.shape)}")
+    return torch.nn.functional.pad(images[:, 0], (0, 1, 0, 1), value=-1.0)
+
+
+@lru_cache(maxsize=1)
+def standard_codec() -> SpectrogramCodec:
+    """The course's codec (n_fft 256, hop 128), fitted on FSDD's training split."""
+    return SpectrogramCodec().fit(load_fsdd("train").waveforms)
+
+
+@lru_cache(maxsize=2)
+def fsdd_images(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+    """FSDD as spectrogram images [N, 1, 128, 64] in [-1, 1] with their digits, ready to train on."""
+    digits = load_fsdd(split)
+    return to_image(standard_codec().encode(digits.waveforms)), digits.labels
+
+
+class SpokenDigitRecogniser(torch.nn.Module):
+    """A small CNN that names the digit in a spectrogram image; its penultimate layer gives 128-d features."""
+
+    def __init__(self):
+        super().__init__()
+        block = lambda cin, cout: [torch.nn.Conv2d(cin, cout, 3, padding=1), torch.nn.BatchNorm2d(cout),  # noqa: E731
+                                   torch.nn.ReLU(), torch.nn.MaxPool2d(2)]
+        self.conv = torch.nn.Sequential(*block(1, 16), *block(16, 32), *block(32, 64), *block(64, 64),
+                                        torch.nn.Flatten())
+        self.hidden = torch.nn.Sequential(torch.nn.Dropout(0.3), torch.nn.Linear(64 * 8 * 4, 128), torch.nn.ReLU())
+        self.head = torch.nn.Linear(128, 10)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """Penultimate features [N, 128] of spectrogram images [N, 1, 128, 64]."""
+        if images.ndim != 4 or tuple(images.shape[1:]) != (1, 128, 64):
+            raise ValueError(f"SpokenDigitRecogniser: `images` must be [N, 1, 128, 64], got {list(images.shape)}")
+        return self.hidden(self.conv(images))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Digit logits [N, 10]."""
+        return self.head(self.features(images))
+
+
+RECOGNISER_FILE = "fsdd_recogniser.pt"
+MIN_RECOGNISER_ACCURACY = 0.95
+
+
+def shift_in_time(images: torch.Tensor, max_frames: int = 8, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Augmentation: delay each clip by 0..max_frames frames (silence, -1, comes in from the left)."""
+    shifts = torch.randint(0, max_frames + 1, (len(images),), generator=generator)
+    padded = torch.nn.functional.pad(images, (max_frames, 0), value=-1.0)
+    frames = images.shape[-1]
+    index = torch.arange(frames) + max_frames - shifts[:, None]  # [N, frames] into the padded time axis
+    return padded.gather(-1, index[:, None, None, :].expand(-1, images.shape[1], images.shape[2], -1))
+
+
+def train_recogniser(epochs: int = 12, batch_size: int = 64, seed: int = 0) -> tuple[SpokenDigitRecogniser, float]:
+    """Train the spoken-digit recogniser on FSDD's training split; returns it and its test accuracy."""
+    set_seed(seed)
+    images, labels = fsdd_images("train")
+    rng = torch.Generator().manual_seed(seed)
+    model = fit_classifier(SpokenDigitRecogniser(), images, labels, epochs, batch_size, seed,
+                           "training the spoken-digit recogniser", augment=lambda x: shift_in_time(x, generator=rng))
+    test_images, test_labels = fsdd_images("test")
+    return model, accuracy(model, test_images, test_labels)
+
+
+@lru_cache(maxsize=1)
+def load_recogniser() -> SpokenDigitRecogniser:
+    """The judge of generated speech, trained once (about 90 s on 2 CPU cores) and cached in the data root."""
+    return load_or_train_judge(RECOGNISER_FILE, SpokenDigitRecogniser, train_recogniser, MIN_RECOGNISER_ACCURACY,
+                               "spoken-digit recogniser")
+
+
+def recogniser_info() -> dict[str, float]:
+    """Test accuracy and training time recorded when the cached recogniser was trained."""
+    load_recogniser()
+    return judge_info(RECOGNISER_FILE)
+
+
+@torch.no_grad()
+def score_spectrograms(images: torch.Tensor) -> dict[str, float]:
+    """Classifier IS, per-digit shares and digits covered (>= 2% of samples) of spectrogram images in [-1, 1]."""
+    if images.numel() and (images.min() < -1.001 or images.max() > 1.001):
+        raise ValueError("score_spectrograms: `images` must lie in [-1, 1] (the codec's and a tanh generator's range)")
+    model = load_recogniser()
+    probs = torch.cat([torch.softmax(model(chunk.float()), dim=1) for chunk in images.split(1000)])
+    shares = torch.bincount(probs.argmax(1), minlength=10).float() / len(probs)
+    scores = {"IS": inception_score(probs), "digits_covered": float((shares >= 0.02).sum())}
+    scores.update({f"digit_{d}": float(shares[d]) for d in range(10)})
+    return scores

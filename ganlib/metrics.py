@@ -46,7 +46,7 @@ class MnistClassifier(nn.Module):
 
 
 @torch.no_grad()
-def accuracy(model: MnistClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of images classified correctly."""
     model.eval()
     predictions = torch.cat([model(chunk).argmax(1) for chunk in images.split(2000)])
@@ -57,55 +57,67 @@ def train_classifier(epochs: int = 2, batch_size: int = 128, seed: int = 0) -> t
     """Train the evaluation classifier on MNIST's training set; returns it and its test accuracy."""
     set_seed(seed)
     images, labels = load_mnist(train=True)
-    x = to_model_range(images).reshape(-1, 1, 28, 28)
-    model = MnistClassifier()
+    model = fit_classifier(MnistClassifier(), to_model_range(images).reshape(-1, 1, 28, 28), labels, epochs,
+                           batch_size, seed, "training the MNIST classifier")
+    test_images, test_labels = load_mnist(train=False)
+    return model, accuracy(model, to_model_range(test_images), test_labels)
+
+
+def fit_classifier(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, epochs: int, batch_size: int, seed: int,
+                   description: str, augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> nn.Module:
+    """Train an evaluation classifier with Adam and a one-cycle schedule (max lr 2e-3); returns it in eval mode."""
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
     steps = epochs * len(x) // batch_size
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=2e-3, total_steps=steps)
     sampler = BatchSampler(torch.arange(len(x)).unsqueeze(1), batch_size, torch.Generator().manual_seed(seed))
     model.train()
     with torch.enable_grad():
-        _fit(model, optimizer, scheduler, sampler, x, labels, steps)
-    test_images, test_labels = load_mnist(train=False)
-    return model.eval(), accuracy(model, to_model_range(test_images), test_labels)
+        for _ in tqdm(range(steps), desc=description, file=sys.stdout, mininterval=2.0):
+            index = sampler.next().squeeze(1)
+            batch = x[index] if augment is None else augment(x[index])
+            loss = F.cross_entropy(model(batch), labels[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+    return model.eval()
 
 
-def _fit(model: MnistClassifier, optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
-         sampler: BatchSampler, x: torch.Tensor, labels: torch.Tensor, steps: int) -> None:
-    """The classifier's training loop."""
-    for _ in tqdm(range(steps), desc="training the MNIST classifier", file=sys.stdout, mininterval=2.0):
-        index = sampler.next().squeeze(1)
-        loss = F.cross_entropy(model(x[index]), labels[index])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-
-
-@lru_cache(maxsize=1)
-def load_classifier() -> MnistClassifier:
-    """The evaluation classifier, trained once (about a CPU-minute) and cached in the data root."""
-    path = data_root() / CLASSIFIER_FILE
+def load_or_train_judge(file_name: str, build: Callable[[], nn.Module],
+                        train: Callable[[], tuple[nn.Module, float]], min_accuracy: float, what: str) -> nn.Module:
+    """An evaluation network cached in the data root, or trained now, refused if its test accuracy is too low."""
+    path = data_root() / file_name
     if path.exists():
-        state = torch.load(path)
-        model = MnistClassifier()
-        model.load_state_dict(state["weights"])
+        model = build()
+        model.load_state_dict(torch.load(path)["weights"])
         return model.eval()
     start = time.perf_counter()
-    model, test_accuracy = train_classifier()
-    if test_accuracy < MIN_TEST_ACCURACY:
-        raise RuntimeError(f"the evaluation classifier reached only {test_accuracy:.4f} test accuracy "
-                           f"(< {MIN_TEST_ACCURACY}); its scores would not be trustworthy")
+    model, test_accuracy = train()
+    if test_accuracy < min_accuracy:
+        raise RuntimeError(f"the {what} reached only {test_accuracy:.4f} test accuracy "
+                           f"(< {min_accuracy}); its scores would not be trustworthy")
     torch.save({"weights": model.state_dict(), "test_accuracy": test_accuracy,
                 "train_seconds": time.perf_counter() - start}, path)
     return model
 
 
+def judge_info(file_name: str) -> dict[str, float]:
+    """Test accuracy and training time recorded when a cached evaluation network was trained."""
+    state = torch.load(data_root() / file_name)
+    return {"test_accuracy": state["test_accuracy"], "train_seconds": state["train_seconds"]}
+
+
+@lru_cache(maxsize=1)
+def load_classifier() -> MnistClassifier:
+    """The evaluation classifier, trained once (about a CPU-minute) and cached in the data root."""
+    return load_or_train_judge(CLASSIFIER_FILE, MnistClassifier, train_classifier, MIN_TEST_ACCURACY,
+                               "evaluation classifier")
+
+
 def classifier_info() -> dict[str, float]:
     """Test accuracy and training time recorded when the cached classifier was trained."""
     load_classifier()
-    state = torch.load(data_root() / CLASSIFIER_FILE)
-    return {"test_accuracy": state["test_accuracy"], "train_seconds": state["train_seconds"]}
+    return judge_info(CLASSIFIER_FILE)
 
 
 def classify(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

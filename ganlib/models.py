@@ -1,4 +1,4 @@
-"""Multilayer-perceptron generator and discriminator."""
+"""Generators and discriminators: multilayer perceptrons, and DCGAN-shaped convolutional networks for images."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -78,6 +78,62 @@ class MLPDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return logits (not probabilities): apply a sigmoid to get D(x)."""
         check_batch(x, self.in_dim, "MLPDiscriminator", "x")
+        return self.net(x).squeeze(1)
+
+
+def _check_image_shape(image_shape: Sequence[int], blocks: int, who: str) -> tuple[int, int]:
+    """The smallest feature map, image_shape / 2**blocks, which must come out whole."""
+    height, width = image_shape
+    if height % 2**blocks or width % 2**blocks:
+        raise ValueError(f"{who}: `image_shape` {tuple(image_shape)} must be divisible by 2**blocks = {2**blocks}")
+    return height // 2**blocks, width // 2**blocks
+
+
+class ConvGenerator(nn.Module):
+    """DCGAN-shaped: z [N, latent_dim] -> one-channel images [N, 1, H, W] in [-1, 1], by `blocks` doublings."""
+
+    def __init__(self, latent_dim: int = 100, image_shape: Sequence[int] = (128, 64), width: int = 32,
+                 blocks: int = 5):
+        super().__init__()
+        self.latent_dim, self.image_shape = latent_dim, tuple(image_shape)
+        self.start = _check_image_shape(image_shape, blocks, "ConvGenerator")
+        channels = [width * min(2 ** (blocks - 1 - i), 8) for i in range(blocks)]  # e.g. 256, 128, 64, 32, 32
+        self.project = nn.Sequential(nn.Linear(latent_dim, channels[0] * self.start[0] * self.start[1]),
+                                     nn.BatchNorm1d(channels[0] * self.start[0] * self.start[1]), nn.ReLU())
+        layers: list[nn.Module] = []
+        for cin, cout in zip(channels, channels[1:]):
+            layers += [nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]
+        layers += [nn.ConvTranspose2d(channels[-1], 1, 4, stride=2, padding=1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.channels = channels
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Generate one image per row of `z`."""
+        check_batch(z, self.latent_dim, "ConvGenerator", "z (latent size)")
+        return self.net(self.project(z).reshape(len(z), self.channels[0], *self.start))
+
+
+class ConvDiscriminator(nn.Module):
+    """DCGAN-shaped critic: images [N, 1, H, W] -> one score each, [N]. No batch norm, so WGAN-GP applies."""
+
+    def __init__(self, image_shape: Sequence[int] = (128, 64), width: int = 32, blocks: int = 5,
+                 spectral_norm: bool = False):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        end = _check_image_shape(image_shape, blocks, "ConvDiscriminator")
+        wrap = parametrizations.spectral_norm if spectral_norm else (lambda layer: layer)
+        channels = [1] + [width * min(2**i, 8) for i in range(blocks)]  # e.g. 1, 32, 64, 128, 256, 256
+        layers: list[nn.Module] = []
+        for cin, cout in zip(channels, channels[1:]):
+            layers += [wrap(nn.Conv2d(cin, cout, 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
+        layers += [nn.Flatten(), wrap(nn.Linear(channels[-1] * end[0] * end[1], 1))]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Scores (logits for the cross-entropy losses)."""
+        if x.ndim != 4 or tuple(x.shape[1:]) != (1, *self.image_shape):
+            raise ValueError(f"ConvDiscriminator: `x` must be [N, 1, {self.image_shape[0]}, {self.image_shape[1]}], "
+                             f"got {list(x.shape)}")
         return self.net(x).squeeze(1)
 
 

@@ -12,8 +12,11 @@ import pytest
 import soundfile
 import torch
 
-from ganlib.audio import (SAMPLE_RATE, SpectrogramCodec, fsdd_folder, fsdd_manifest, load_fsdd, load_sc09,
-                          log_spectral_distance, spectral_convergence)
+import ganlib
+from ganlib.audio import (MIN_RECOGNISER_ACCURACY, SAMPLE_RATE, SpectrogramCodec, from_image, fsdd_folder,
+                          fsdd_images, fsdd_manifest, load_fsdd, load_sc09, log_spectral_distance, recogniser_info,
+                          score_spectrograms, shift_in_time, spectral_convergence, to_image)
+from ganlib.models import ConvDiscriminator, ConvGenerator
 from ganlib.data import DataNotFoundError
 
 
@@ -153,3 +156,50 @@ def test_codec_errors_name_what_is_wrong(fsdd_train):
         SpectrogramCodec().fit(fsdd_train.waveforms[0])
     with pytest.raises(ValueError, match="129"):
         SpectrogramCodec().decode(torch.zeros(1, 64, 65))
+
+
+def test_spectrogram_images_drop_one_bin_and_one_frame_and_come_back(fitted_codec):
+    spectrograms = fitted_codec.encode(load_fsdd("test").waveforms[:3])
+    images = to_image(spectrograms)
+    assert images.shape == (3, 1, 128, 64)
+    back = from_image(images)
+    assert torch.equal(back[:, :128, :64], spectrograms[:, :128, :64])
+    assert (back[:, 128] == -1).all() and (back[:, :, 64] == -1).all()
+    with pytest.raises(ValueError, match=r"\[N, 1, 128, 64\]"):
+        from_image(spectrograms)
+
+
+def test_shift_in_time_delays_each_clip_and_fills_with_silence():
+    images = torch.arange(2 * 3 * 6, dtype=torch.float32).reshape(2, 1, 3, 6)
+    shifted = shift_in_time(images, max_frames=2, generator=torch.Generator().manual_seed(0))
+    for clip, original in zip(shifted, images):
+        delay = int((clip[0, 0] == -1).sum())
+        assert 0 <= delay <= 2 and torch.equal(clip[..., delay:], original[..., :6 - delay])
+
+
+def test_conv_gan_shapes_and_a_wgan_gp_step_on_spectrograms():
+    generator, critic = ConvGenerator(16, width=8), ConvDiscriminator(width=8, spectral_norm=True)
+    fake = generator(torch.randn(5, 16))
+    assert fake.shape == (5, 1, 128, 64) and fake.abs().max() <= 1
+    assert critic(fake).shape == (5,)
+    images, _ = fsdd_images("train")
+    trainer = ganlib.Trainer(ConvGenerator(16, width=8), ConvDiscriminator(width=8), images[:256], batch_size=8,
+                             g_loss="wasserstein", gradient_penalty=10.0, d_steps=2, device="cpu", log_every=1)
+    trainer.train(steps=2, progress=False)
+    assert len(trainer.history["score_gap"]) == 2 and trainer.sample(3).shape == (3, 1, 128, 64)
+    with pytest.raises(ValueError, match="divisible"):
+        ConvGenerator(image_shape=(100, 64))
+    with pytest.raises(ValueError, match=r"\[N, 1, 128, 64\]"):
+        critic(torch.zeros(2, 1, 64, 64))
+
+
+def test_the_recogniser_is_accurate_and_scores_real_speech_high_and_one_clip_low():
+    info = recogniser_info()
+    assert info["test_accuracy"] >= MIN_RECOGNISER_ACCURACY
+    real, labels = fsdd_images("test")
+    scores = score_spectrograms(real)
+    assert scores["IS"] > 8.5 and scores["digits_covered"] == 10
+    one_clip = score_spectrograms(real[:1].expand(300, -1, -1, -1))
+    assert one_clip["IS"] == pytest.approx(1.0, abs=1e-3) and one_clip["digits_covered"] == 1
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        score_spectrograms(2 * real[:2])
