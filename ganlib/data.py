@@ -80,6 +80,7 @@ class BatchSampler:
             self._position = 0
         index = self._order[self._position : self._position + self.batch_size]
         self._position += self.batch_size
+        self.last_index = index  # rows of the batch just served, to look up their labels
         return self.data[index]
 
     def state_dict(self) -> dict:

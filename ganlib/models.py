@@ -81,6 +81,18 @@ class MLPDiscriminator(nn.Module):
         return self.net(x).squeeze(1)
 
 
+def check_labels(labels: torch.Tensor | None, n: int, n_classes: int, who: str) -> torch.Tensor:
+    """Raise a clear error unless `labels` is an int tensor [n] of classes 0..n_classes-1."""
+    if labels is None:
+        raise ValueError(f"{who}: this network is class-conditional ({n_classes} classes): pass `labels`")
+    if not isinstance(labels, torch.Tensor) or labels.shape != (n,) or labels.is_floating_point():
+        shape = list(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise ValueError(f"{who}: `labels` must be an int tensor [{n}], got {shape}")
+    if n and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"{who}: `labels` must lie in 0..{n_classes - 1}, got {labels.min()}..{labels.max()}")
+    return labels
+
+
 def _check_image_shape(image_shape: Sequence[int], blocks: int, who: str) -> tuple[int, int]:
     """The smallest feature map, image_shape / 2**blocks, which must come out whole."""
     height, width = image_shape
@@ -90,15 +102,18 @@ def _check_image_shape(image_shape: Sequence[int], blocks: int, who: str) -> tup
 
 
 class ConvGenerator(nn.Module):
-    """DCGAN-shaped: z [N, latent_dim] -> one-channel images [N, 1, H, W] in [-1, 1], by `blocks` doublings."""
+    """DCGAN-shaped: z [N, latent_dim] -> one-channel images [N, 1, H, W] in [-1, 1], by `blocks` doublings.
+
+    With `n_classes`, it is class-conditional: forward(z, labels) appends a one-hot code of the label to z.
+    """
 
     def __init__(self, latent_dim: int = 100, image_shape: Sequence[int] = (128, 64), width: int = 32,
-                 blocks: int = 5):
+                 blocks: int = 5, n_classes: int | None = None):
         super().__init__()
-        self.latent_dim, self.image_shape = latent_dim, tuple(image_shape)
+        self.latent_dim, self.image_shape, self.n_classes = latent_dim, tuple(image_shape), n_classes
         self.start = _check_image_shape(image_shape, blocks, "ConvGenerator")
         channels = [width * min(2 ** (blocks - 1 - i), 8) for i in range(blocks)]  # e.g. 256, 128, 64, 32, 32
-        self.project = nn.Sequential(nn.Linear(latent_dim, channels[0] * self.start[0] * self.start[1]),
+        self.project = nn.Sequential(nn.Linear(latent_dim + (n_classes or 0), channels[0] * self.start[0] * self.start[1]),
                                      nn.BatchNorm1d(channels[0] * self.start[0] * self.start[1]), nn.ReLU())
         layers: list[nn.Module] = []
         for cin, cout in zip(channels, channels[1:]):
@@ -107,41 +122,60 @@ class ConvGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
         self.channels = channels
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Generate one image per row of `z`."""
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Generate one image per row of `z` (of the class in `labels`, for a conditional generator)."""
         check_batch(z, self.latent_dim, "ConvGenerator", "z (latent size)")
+        if self.n_classes:
+            labels = check_labels(labels, len(z), self.n_classes, "ConvGenerator")
+            z = torch.cat([z, nn.functional.one_hot(labels, self.n_classes).to(z.dtype)], dim=1)
         return self.net(self.project(z).reshape(len(z), self.channels[0], *self.start))
 
 
 class ConvDiscriminator(nn.Module):
-    """DCGAN-shaped critic: images [N, 1, H, W] -> one score each, [N]. No batch norm, so WGAN-GP applies."""
+    """DCGAN-shaped critic: images [N, 1, H, W] -> one score each, [N]. No batch norm, so WGAN-GP applies.
+
+    With `n_classes`, it is a projection discriminator (Miyato and Koyama, 2018): forward(x, labels) adds
+    the inner product of a learnt class embedding with the image's features to the score.
+    """
 
     def __init__(self, image_shape: Sequence[int] = (128, 64), width: int = 32, blocks: int = 5,
-                 spectral_norm: bool = False):
+                 spectral_norm: bool = False, n_classes: int | None = None):
         super().__init__()
-        self.image_shape = tuple(image_shape)
+        self.image_shape, self.n_classes = tuple(image_shape), n_classes
         end = _check_image_shape(image_shape, blocks, "ConvDiscriminator")
         wrap = parametrizations.spectral_norm if spectral_norm else (lambda layer: layer)
         channels = [1] + [width * min(2**i, 8) for i in range(blocks)]  # e.g. 1, 32, 64, 128, 256, 256
         layers: list[nn.Module] = []
         for cin, cout in zip(channels, channels[1:]):
             layers += [wrap(nn.Conv2d(cin, cout, 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
-        layers += [nn.Flatten(), wrap(nn.Linear(channels[-1] * end[0] * end[1], 1))]
-        self.net = nn.Sequential(*layers)
+        features = channels[-1] * end[0] * end[1]
+        self.net = nn.Sequential(*layers, nn.Flatten())
+        self.score = wrap(nn.Linear(features, 1))
+        if n_classes:
+            self.class_embedding = wrap(nn.Embedding(n_classes, features))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Scores (logits for the cross-entropy losses)."""
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores (logits for the cross-entropy losses), given the claimed class for a conditional critic."""
         if x.ndim != 4 or tuple(x.shape[1:]) != (1, *self.image_shape):
             raise ValueError(f"ConvDiscriminator: `x` must be [N, 1, {self.image_shape[0]}, {self.image_shape[1]}], "
                              f"got {list(x.shape)}")
-        return self.net(x).squeeze(1)
+        features = self.net(x)
+        score = self.score(features).squeeze(1)
+        if self.n_classes:
+            labels = check_labels(labels, len(x), self.n_classes, "ConvDiscriminator")
+            score = score + (self.class_embedding(labels) * features).sum(dim=1)
+        return score
 
 
 @torch.no_grad()
-def generate(generator: nn.Module, z: torch.Tensor, chunk_size: int = 1024) -> torch.Tensor:
-    """Samples for every row of z, in eval mode and in chunks, returned on the CPU."""
+def generate(generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None,
+             chunk_size: int = 1024) -> torch.Tensor:
+    """Samples for every row of z (and label, for a conditional generator), in eval mode and in chunks, on the CPU."""
     was_training = generator.training
     generator.eval()
-    out = torch.cat([generator(chunk) for chunk in z.split(chunk_size)]).cpu()
+    if labels is None:
+        out = torch.cat([generator(chunk) for chunk in z.split(chunk_size)]).cpu()
+    else:
+        out = torch.cat([generator(chunk, y) for chunk, y in zip(z.split(chunk_size), labels.split(chunk_size))]).cpu()
     generator.train(was_training)
     return out

@@ -14,7 +14,7 @@ from tqdm.std import tqdm
 from .config import default_device, set_seed
 from .data import BatchSampler
 from .losses import discriminator_loss_for, generator_loss, gradient_penalty
-from .models import generate
+from .models import check_labels, generate
 
 MetricFn = Callable[[nn.Module], dict[str, float]]
 CHECKPOINT_FORMAT = "ganlib-checkpoint-v1"
@@ -80,7 +80,7 @@ class Trainer:
                  lr_decay: float = 1.0, decay_every: int = 1000,
                  ema_decay: float = 0.0, seed: int = 0, device: str | torch.device | None = None, n_fixed: int = 64,
                  snapshot_every: int = 0, metric_fn: MetricFn | None = None, metric_every: int = 0,
-                 log_every: int = 50):
+                 log_every: int = 50, labels: torch.Tensor | None = None):
         live = dict(lr_g=lr_g, lr_d=lr_d, lr_decay=lr_decay, betas=betas, d_steps=d_steps,
                     batch_size=batch_size, g_loss=g_loss, label_smoothing=label_smoothing,
                     gradient_penalty=gradient_penalty, clip_weights=clip_weights)
@@ -94,6 +94,8 @@ class Trainer:
             raise ValueError(f"Trainer: `ema_decay` must be in [0, 1) (0 turns averaging off), got {ema_decay!r}")
         if not isinstance(getattr(generator, "latent_dim", None), int):
             raise TypeError("Trainer: `generator` must have an int attribute `latent_dim` (the size of z)")
+        self.n_classes: int | None = getattr(generator, "n_classes", None)
+        self._check_conditioning(generator, discriminator, data, labels)
         self.device = torch.device(device) if device is not None else default_device()
         self.generator = generator.to(self.device)
         self.discriminator = discriminator.to(self.device)
@@ -110,6 +112,9 @@ class Trainer:
         self.sampler = BatchSampler(data.to(self.device), batch_size,
                                     torch.Generator().manual_seed(seed + 1))
         self.fixed_noise = torch.randn(n_fixed, self.latent_dim, generator=self.rng, device=self.device)
+        # A conditional GAN: real batches carry their labels, and the fixed samples cycle through the classes.
+        self.labels = labels.to(self.device) if self.n_classes else None
+        self.fixed_labels = torch.arange(n_fixed, device=self.device) % self.n_classes if self.n_classes else None
         self.ema_decay = ema_decay
         # An exponential moving average of G's weights: smoother, often much better samples.
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if ema_decay else None
@@ -123,6 +128,33 @@ class Trainer:
         self.metrics: dict[str, list[float]] = {"step": [], "train_seconds": []}
         self.snapshots: list[tuple[int, torch.Tensor]] = []
         self._pending: list[torch.Tensor] = []
+
+    def _check_conditioning(self, generator: nn.Module, discriminator: nn.Module, data: torch.Tensor,
+                            labels: torch.Tensor | None) -> None:
+        """A class-conditional generator needs a conditional discriminator and one label per data row."""
+        if not self.n_classes:
+            if labels is not None:
+                raise ValueError("Trainer: `labels` were given, but the generator is not class-conditional "
+                                 "(it has no `n_classes`)")
+            return
+        if getattr(discriminator, "n_classes", None) != self.n_classes:
+            raise ValueError(f"Trainer: the generator is conditional on {self.n_classes} classes, so `discriminator` "
+                             f"must be too (its n_classes is {getattr(discriminator, 'n_classes', None)})")
+        check_labels(labels, len(data), self.n_classes, "Trainer")
+
+    def _generate(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """G(z), or G(z, labels) for a conditional GAN."""
+        return self.generator(z) if labels is None else self.generator(z, labels)
+
+    def _score(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """D(x), or D(x, labels) for a conditional GAN."""
+        return self.discriminator(x) if labels is None else self.discriminator(x, labels)
+
+    def random_labels(self, n: int) -> torch.Tensor | None:
+        """Uniformly drawn classes for n fakes (None for an unconditional GAN)."""
+        if not self.n_classes:
+            return None
+        return torch.randint(self.n_classes, (n,), generator=self.rng, device=self.device)
 
     def _make_optimizer(self, model: nn.Module, lr: float) -> torch.optim.Optimizer:
         """Adam with the trainer's betas, plain SGD, or RMSprop (the original WGAN's choice)."""
@@ -178,13 +210,16 @@ class Trainer:
     def discriminator_step(self) -> tuple[torch.Tensor, ...]:
         """One D update on a real batch and a detached fake batch; returns (loss, D(real), D(fake), score gap)."""
         real = self.sampler.next()
+        # Fakes get the real batch's labels, so the penalty's in-between points have one label each.
+        labels = self.labels[self.sampler.last_index] if self.n_classes else None
         with torch.no_grad():
-            fake = self.generator(self.noise(self.batch_size))
-        real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
+            fake = self._generate(self.noise(self.batch_size), labels)
+        real_logits, fake_logits = self._score(real, labels), self._score(fake, labels)
         loss_fn = discriminator_loss_for(self.g_loss)
         loss = loss_fn(real_logits, fake_logits, real_label=1.0 - self.label_smoothing)
         if self.gradient_penalty:
-            loss = loss + self.gradient_penalty * gradient_penalty(self.discriminator, real, fake, self.rng)
+            critic = lambda x: self._score(x, labels)  # noqa: E731
+            loss = loss + self.gradient_penalty * gradient_penalty(critic, real, fake, self.rng)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
@@ -203,7 +238,9 @@ class Trainer:
     def generator_step(self) -> tuple[torch.Tensor, torch.Tensor]:
         """One G update through a frozen D; returns the loss and the norm of G's gradient."""
         self.discriminator.requires_grad_(False)  # no wasted gradients for D's weights
-        fake_logits = self.discriminator(self.generator(self.noise(self.batch_size)))
+        z = self.noise(self.batch_size)
+        labels = self.random_labels(self.batch_size)
+        fake_logits = self._score(self._generate(z, labels), labels)
         loss = generator_loss(self.g_loss)(fake_logits)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -312,13 +349,22 @@ class Trainer:
                 self.metrics.setdefault(key, []).append(value)
 
     # --- sampling and checkpoints ----------------------------------------------------
-    def sample(self, n: int, noise: torch.Tensor | None = None) -> torch.Tensor:
-        """n generated samples on the CPU, from the sampling generator in eval mode."""
-        return generate(self.sampling_generator, self.noise(n) if noise is None else noise)
+    def sample(self, n: int, noise: torch.Tensor | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """n generated samples on the CPU, from the sampling generator in eval mode.
+
+        A conditional GAN makes the classes in `labels` (default: 0, 1, 2, ... cycling through the classes).
+        """
+        noise = self.noise(n) if noise is None else noise
+        if self.n_classes:
+            labels = torch.arange(n, device=self.device) % self.n_classes if labels is None else labels.to(self.device)
+            return generate(self.sampling_generator, noise, check_labels(labels, n, self.n_classes, "Trainer.sample"))
+        if labels is not None:
+            raise ValueError("Trainer.sample: `labels` need a class-conditional generator")
+        return generate(self.sampling_generator, noise)
 
     def sample_fixed(self) -> torch.Tensor:
-        """Samples from the fixed noise, to watch the same latent points over training."""
-        return self.sample(len(self.fixed_noise), self.fixed_noise)
+        """Samples from the fixed noise (and fixed labels), to watch the same latent points over training."""
+        return self.sample(len(self.fixed_noise), self.fixed_noise, self.fixed_labels)
 
     def save(self, path: str) -> None:
         """Write a checkpoint: weights, optimizer and random states, step, history and metrics."""
