@@ -166,11 +166,13 @@ class SpectrogramCodec(torch.nn.Module):
     """
 
     def __init__(self, n_fft: int = 256, hop_length: int = 128, n_mels: int | None = None,
-                 clip_std: float = 3.0, griffin_lim_iters: int = 32, sample_rate: int = SAMPLE_RATE):
+                 clip_std: float = 3.0, griffin_lim_iters: int = 32, sample_rate: int = SAMPLE_RATE,
+                 length: int = 8192):
         super().__init__()
         if hop_length > n_fft:
             raise ValueError(f"SpectrogramCodec: `hop_length` ({hop_length}) must be at most `n_fft` ({n_fft})")
         self.n_fft, self.hop_length, self.n_mels, self.clip_std = n_fft, hop_length, n_mels, clip_std
+        self.shape = (n_mels or n_fft // 2 + 1, length // hop_length + 1)  # (bins, frames) of a clip
         self.spectrogram = torchaudio.transforms.Spectrogram(n_fft=n_fft, hop_length=hop_length, power=1.0)
         self.griffin_lim = torchaudio.transforms.GriffinLim(n_fft=n_fft, hop_length=hop_length, power=1.0,
                                                             n_iter=griffin_lim_iters)
@@ -220,6 +222,28 @@ class SpectrogramCodec(torch.nn.Module):
             magnitude = self.inverse_mel(magnitude)
         return magnitude
 
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """(height, width) of the images a GAN trains on: bins and frames cut down to even numbers."""
+        return self.shape[0] // 2 * 2, self.shape[1] // 2 * 2
+
+    def to_image(self, spectrograms: torch.Tensor) -> torch.Tensor:
+        """Spectrograms [N, bins, frames] -> one-channel images [N, 1, *image_shape] (an odd last bin or frame
+        is dropped: the Nyquist bin, and the frame centred on the clip's very end)."""
+        if spectrograms.ndim != 3 or tuple(spectrograms.shape[1:]) != self.shape:
+            raise ValueError(f"SpectrogramCodec.to_image: `spectrograms` must be [N, {self.shape[0]}, "
+                             f"{self.shape[1]}], got {list(spectrograms.shape)}")
+        height, width = self.image_shape
+        return spectrograms[:, None, :height, :width].contiguous()
+
+    def from_image(self, images: torch.Tensor) -> torch.Tensor:
+        """Images [N, 1, *image_shape] -> spectrograms [N, bins, frames], a dropped bin or frame set to -1 (quiet)."""
+        if images.ndim != 4 or tuple(images.shape[1:]) != (1, *self.image_shape):
+            raise ValueError(f"SpectrogramCodec.from_image: `images` must be [N, 1, {self.image_shape[0]}, "
+                             f"{self.image_shape[1]}], got {list(images.shape)}")
+        (bins, frames), (height, width) = self.shape, self.image_shape
+        return torch.nn.functional.pad(images[:, 0], (0, frames - width, 0, bins - height), value=-1.0)
+
     @torch.no_grad()
     def decode(self, spectrograms: torch.Tensor) -> torch.Tensor:
         """Spectrograms in [-1, 1] -> waveforms [N, (frames - 1) * hop_length], with Griffin-Lim's phase estimate."""
@@ -238,21 +262,6 @@ def log_spectral_distance(reference: torch.Tensor, estimate: torch.Tensor, floor
 
 
 # --- spectrograms as images, and the spoken-digit recogniser that judges generated audio ------------------
-def to_image(spectrograms: torch.Tensor) -> torch.Tensor:
-    """[N, 129, 65] codec spectrograms -> [N, 1, 128, 64] images (drop the Nyquist bin and the last frame)."""
-    if spectrograms.ndim != 3 or tuple(spectrograms.shape[1:]) != (129, 65):
-        raise ValueError(f"to_image: `spectrograms` must be [N, 129, 65] (the default codec's), "
-                         f"got {list(spectrograms.shape)}")
-    return spectrograms[:, None, :128, :64].contiguous()
-
-
-def from_image(images: torch.Tensor) -> torch.Tensor:
-    """[N, 1, 128, 64] images -> [N, 129, 65] codec spectrograms, the dropped bin and frame at -1 (quiet)."""
-    if images.ndim != 4 or tuple(images.shape[1:]) != (1, 128, 64):
-        raise ValueError(f"from_image: `images` must be [N, 1, 128, 64], got {list(images.shape)}")
-    return torch.nn.functional.pad(images[:, 0], (0, 1, 0, 1), value=-1.0)
-
-
 @lru_cache(maxsize=1)
 def standard_codec() -> SpectrogramCodec:
     """The course's codec (n_fft 256, hop 128), fitted on FSDD's training split."""
@@ -263,7 +272,8 @@ def standard_codec() -> SpectrogramCodec:
 def fsdd_images(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
     """FSDD as spectrogram images [N, 1, 128, 64] in [-1, 1] with their digits, ready to train on."""
     digits = load_fsdd(split)
-    return to_image(standard_codec().encode(digits.waveforms)), digits.labels
+    codec = standard_codec()
+    return codec.to_image(codec.encode(digits.waveforms)), digits.labels
 
 
 class SpokenDigitRecogniser(torch.nn.Module):
@@ -337,3 +347,12 @@ def score_spectrograms(images: torch.Tensor) -> dict[str, float]:
     scores = {"IS": inception_score(probs), "digits_covered": float((shares >= 0.02).sum())}
     scores.update({f"digit_{d}": float(shares[d]) for d in range(10)})
     return scores
+
+
+def score_waveforms(waveforms: torch.Tensor) -> dict[str, float]:
+    """Judge audio as a listener hears it: the standard codec's images of the waveforms, scored by the recogniser.
+
+    Any generator's output (linear or mel spectrograms, after Griffin-Lim) is judged on the same scale.
+    """
+    codec = standard_codec()
+    return score_spectrograms(codec.to_image(codec.encode(waveforms)))

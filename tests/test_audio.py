@@ -13,9 +13,9 @@ import soundfile
 import torch
 
 import ganlib
-from ganlib.audio import (MIN_RECOGNISER_ACCURACY, SAMPLE_RATE, SpectrogramCodec, from_image, fsdd_folder,
+from ganlib.audio import (MIN_RECOGNISER_ACCURACY, SAMPLE_RATE, SpectrogramCodec, fsdd_folder,
                           fsdd_images, fsdd_manifest, load_fsdd, load_sc09, log_spectral_distance, recogniser_info,
-                          score_spectrograms, shift_in_time, spectral_convergence, to_image)
+                          score_spectrograms, score_waveforms, shift_in_time, spectral_convergence)
 from ganlib.models import ConvDiscriminator, ConvGenerator
 from ganlib.data import DataNotFoundError
 
@@ -160,13 +160,18 @@ def test_codec_errors_name_what_is_wrong(fsdd_train):
 
 def test_spectrogram_images_drop_one_bin_and_one_frame_and_come_back(fitted_codec):
     spectrograms = fitted_codec.encode(load_fsdd("test").waveforms[:3])
-    images = to_image(spectrograms)
-    assert images.shape == (3, 1, 128, 64)
-    back = from_image(images)
+    images = fitted_codec.to_image(spectrograms)
+    assert images.shape == (3, 1, 128, 64) and fitted_codec.image_shape == (128, 64)
+    back = fitted_codec.from_image(images)
     assert torch.equal(back[:, :128, :64], spectrograms[:, :128, :64])
     assert (back[:, 128] == -1).all() and (back[:, :, 64] == -1).all()
     with pytest.raises(ValueError, match=r"\[N, 1, 128, 64\]"):
-        from_image(spectrograms)
+        fitted_codec.from_image(spectrograms)
+    mel = SpectrogramCodec(n_mels=64)
+    assert mel.image_shape == (64, 64)  # 64 mel bands are kept, only the odd last frame goes
+    assert mel.from_image(torch.zeros(2, 1, 64, 64)).shape == (2, 64, 65)
+    with pytest.raises(ValueError, match=r"\[N, 64, 65\]"):
+        mel.to_image(spectrograms)
 
 
 def test_shift_in_time_delays_each_clip_and_fills_with_silence():
@@ -199,7 +204,19 @@ def test_the_recogniser_is_accurate_and_scores_real_speech_high_and_one_clip_low
     real, labels = fsdd_images("test")
     scores = score_spectrograms(real)
     assert scores["IS"] > 8.5 and scores["digits_covered"] == 10
+    assert score_waveforms(load_fsdd("test").waveforms) == scores  # the same images, by the same path
     one_clip = score_spectrograms(real[:1].expand(300, -1, -1, -1))
     assert one_clip["IS"] == pytest.approx(1.0, abs=1e-3) and one_clip["digits_covered"] == 1
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         score_spectrograms(2 * real[:2])
+
+
+def test_the_griffin_lim_round_trip_barely_changes_what_the_recogniser_hears(fitted_codec):
+    # Measured: real test set IS 9.35; after the linear codec's round trip 9.34; after the mel-64 codec's 9.28.
+    # That is the ceiling for generated audio on this judge.
+    torch.manual_seed(0)
+    waves = load_fsdd("test").waveforms
+    real = score_waveforms(waves)["IS"]
+    for codec in (fitted_codec, SpectrogramCodec(n_mels=64).fit(load_fsdd("train").waveforms)):
+        round_trip = score_waveforms(codec.decode(codec.encode(waves)))
+        assert round_trip["IS"] > 0.95 * real and round_trip["digits_covered"] == 10
