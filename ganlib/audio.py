@@ -11,15 +11,18 @@ import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable, Sequence
 
 import soundfile
 import torch
 import torchaudio
+from IPython.display import HTML, Audio
 from tqdm.std import tqdm
 
 from .config import data_root, set_seed
 from .data import DataNotFoundError
-from .metrics import accuracy, fit_classifier, inception_score, judge_info, load_or_train_judge
+from .models import generate
+from .metrics import accuracy, fit_classifier, frechet_distance, inception_score, judge_info, load_or_train_judge
 
 SAMPLE_RATE = 8000
 FSDD_URL = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
@@ -194,11 +197,21 @@ class SpectrogramCodec(torch.nn.Module):
         return torch.log(magnitude + 1e-6)
 
     @torch.no_grad()
-    def fit(self, waveforms: torch.Tensor) -> "SpectrogramCodec":
-        """Per-bin mean and std of the log-magnitudes of the training waveforms."""
+    def fit(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> "SpectrogramCodec":
+        """Per-bin mean and std of the log-magnitudes of the training waveforms.
+
+        With `lengths` (samples before the zero padding), only frames of the recordings themselves count:
+        digital silence would pull the mean far down and inflate the std, squeezing speech into a narrow band.
+        """
         log_mag = self.log_magnitude(waveforms)
-        self.mean.copy_(log_mag.mean(dim=(0, 2)).unsqueeze(1))
-        self.std.copy_(log_mag.std(dim=(0, 2)).unsqueeze(1).clamp_min(1e-3))
+        inside = torch.ones(log_mag.shape[0], log_mag.shape[2], dtype=torch.bool)
+        if lengths is not None:
+            if lengths.shape != (len(waveforms),):
+                raise ValueError(f"SpectrogramCodec.fit: `lengths` must be [{len(waveforms)}], got {list(lengths.shape)}")
+            inside = torch.arange(log_mag.shape[2]) * self.hop_length < lengths[:, None]
+        values = log_mag.transpose(1, 2)[inside]  # [frames inside recordings, bins]
+        self.mean.copy_(values.mean(dim=0).unsqueeze(1))
+        self.std.copy_(values.std(dim=0).unsqueeze(1).clamp_min(1e-3))
         self.fitted = True
         return self
 
@@ -255,9 +268,14 @@ def spectral_convergence(reference: torch.Tensor, estimate: torch.Tensor) -> flo
     return float(torch.linalg.vector_norm(reference - estimate) / torch.linalg.vector_norm(reference))
 
 
-def log_spectral_distance(reference: torch.Tensor, estimate: torch.Tensor, floor: float = 1e-5) -> float:
-    """Root-mean-square difference of two magnitude spectrograms in decibels."""
-    to_db = lambda magnitude: 20 * torch.log10(magnitude.clamp_min(floor))  # noqa: E731
+def log_spectral_distance(reference: torch.Tensor, estimate: torch.Tensor, dynamic_range_db: float = 80.0) -> float:
+    """Root-mean-square difference of two magnitude spectrograms [N, bins, frames] in decibels.
+
+    Both are floored at `dynamic_range_db` below the reference clip's peak, as a listener's ear and any
+    recording's noise floor do: the exact depth of digital silence would otherwise dominate.
+    """
+    floor = reference.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-12) * 10 ** (-dynamic_range_db / 20)
+    to_db = lambda magnitude: 20 * torch.log10(torch.maximum(magnitude, floor))  # noqa: E731
     return float(((to_db(reference) - to_db(estimate)) ** 2).mean().sqrt())
 
 
@@ -265,7 +283,8 @@ def log_spectral_distance(reference: torch.Tensor, estimate: torch.Tensor, floor
 @lru_cache(maxsize=1)
 def standard_codec() -> SpectrogramCodec:
     """The course's codec (n_fft 256, hop 128), fitted on FSDD's training split."""
-    return SpectrogramCodec().fit(load_fsdd("train").waveforms)
+    digits = load_fsdd("train")
+    return SpectrogramCodec().fit(digits.waveforms, digits.lengths)
 
 
 @lru_cache(maxsize=2)
@@ -299,7 +318,7 @@ class SpokenDigitRecogniser(torch.nn.Module):
         return self.head(self.features(images))
 
 
-RECOGNISER_FILE = "fsdd_recogniser.pt"
+RECOGNISER_FILE = "fsdd_recogniser_v2.pt"  # v2: codec statistics exclude the zero padding
 MIN_RECOGNISER_ACCURACY = 0.95
 
 
@@ -337,14 +356,28 @@ def recogniser_info() -> dict[str, float]:
 
 
 @torch.no_grad()
+def _judge(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The recogniser's digit probabilities [N, 10] and features [N, 128] of spectrogram images."""
+    model = load_recogniser()
+    features = torch.cat([model.features(chunk.float()) for chunk in images.split(1000)])
+    return torch.softmax(model.head(features), dim=1), features
+
+
+@lru_cache(maxsize=1)
+def _real_test_features() -> torch.Tensor:
+    """The recogniser's features of FSDD's real test spectrograms: the reference for the Fréchet distance."""
+    return _judge(fsdd_images("test")[0])[1]
+
+
 def score_spectrograms(images: torch.Tensor) -> dict[str, float]:
-    """Classifier IS, per-digit shares and digits covered (>= 2% of samples) of spectrogram images in [-1, 1]."""
+    """Classifier IS, Fréchet distance to real test speech (recogniser features), per-digit shares and digits
+    covered (>= 2% of samples) of spectrogram images in [-1, 1]."""
     if images.numel() and (images.min() < -1.001 or images.max() > 1.001):
         raise ValueError("score_spectrograms: `images` must lie in [-1, 1] (the codec's and a tanh generator's range)")
-    model = load_recogniser()
-    probs = torch.cat([torch.softmax(model(chunk.float()), dim=1) for chunk in images.split(1000)])
+    probs, features = _judge(images)
     shares = torch.bincount(probs.argmax(1), minlength=10).float() / len(probs)
-    scores = {"IS": inception_score(probs), "digits_covered": float((shares >= 0.02).sum())}
+    scores = {"IS": inception_score(probs), "FD": frechet_distance(features, _real_test_features()),
+              "digits_covered": float((shares >= 0.02).sum())}
     scores.update({f"digit_{d}": float(shares[d]) for d in range(10)})
     return scores
 
@@ -356,3 +389,43 @@ def score_waveforms(waveforms: torch.Tensor) -> dict[str, float]:
     """
     codec = standard_codec()
     return score_spectrograms(codec.to_image(codec.encode(waveforms)))
+
+
+def spectrogram_metrics(n: int = 1000, seed: int = 1234) -> Callable[[torch.nn.Module], dict[str, float]]:
+    """A metric function for Trainer(metric_fn=...): the recogniser's scores of n fresh spectrogram samples.
+
+    A conditional generator is asked for each digit equally often, and `label_accuracy` says how often the
+    recogniser hears the digit that was asked for: the evidence that the conditioning was learnt.
+    """
+    def metric_fn(generator: torch.nn.Module) -> dict[str, float]:
+        z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
+        wanted = torch.arange(n) % generator.n_classes if getattr(generator, "n_classes", None) else None
+        device = next(generator.parameters()).device
+        images = generate(generator, z.to(device), None if wanted is None else wanted.to(device))
+        scores = score_spectrograms(images)
+        if wanted is not None:
+            scores["label_accuracy"] = float((recognise(images) == wanted).float().mean())
+        return scores
+    return metric_fn
+
+
+def recognise(images: torch.Tensor) -> torch.Tensor:
+    """The digit the recogniser hears in each spectrogram image [N, 1, 128, 64]."""
+    return _judge(images)[0].argmax(1)
+
+
+def wav_player(waveform: torch.Tensor, sample_rate: int = SAMPLE_RATE) -> Audio:
+    """A notebook audio player for one waveform [samples], scaled to full volume (silence stays silent)."""
+    return Audio(waveform.numpy(), rate=sample_rate, normalize=bool(waveform.abs().max() > 0))
+
+
+def audio_players(waveforms: torch.Tensor, captions: Sequence[str], sample_rate: int = SAMPLE_RATE) -> HTML:
+    """A row of small audio players, one per waveform [N, samples], each under its caption."""
+    if waveforms.ndim != 2 or len(waveforms) != len(captions):
+        raise ValueError(f"audio_players: `waveforms` must be [N, samples] with one caption each, got "
+                         f"{list(waveforms.shape)} and {len(captions)} captions")
+    players = [wav_player(wave, sample_rate)._repr_html_().replace("<audio ", "<audio style='width:150px' ")
+               for wave in waveforms]
+    cells = "".join(f"<div style='display:inline-block;margin:4px;text-align:center;font-size:12px'>{caption}<br>"
+                    f"{player}</div>" for player, caption in zip(players, captions))
+    return HTML(f"<div>{cells}</div>")

@@ -257,3 +257,20 @@ def activation_gradient_norms(discriminator: nn.Module, real: torch.Tensor, fake
             hook.remove()
     discriminator.zero_grad(set_to_none=True)
     return [output.grad.norm().item() for output in outputs]
+
+
+# --- memorisation (lesson 05) ----------------------------------------------------------------------------
+@torch.no_grad()
+def nearest_neighbours(queries: torch.Tensor, reference: torch.Tensor, chunk_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each query, the Euclidean distance to its nearest reference item, and that item's index.
+
+    Items of any shape are compared as flat vectors; a GAN that memorised its training set puts its samples
+    much closer to training items than fresh real data lies.
+    """
+    if queries.shape[1:] != reference.shape[1:] or not len(reference):
+        raise ValueError(f"nearest_neighbours: `queries` {list(queries.shape)} and a non-empty `reference` "
+                         f"{list(reference.shape)} must have items of the same shape")
+    flat_reference = reference.reshape(len(reference), -1).float()
+    results = [torch.cdist(chunk.reshape(len(chunk), -1).float(), flat_reference).min(dim=1)
+               for chunk in queries.split(chunk_size)]
+    return torch.cat([r.values for r in results]), torch.cat([r.indices for r in results])

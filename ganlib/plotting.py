@@ -8,15 +8,41 @@ import numpy as np
 import torch
 
 
-def image_grid(images: torch.Tensor, ncols: int = 8) -> np.ndarray:
-    """Tile images [N, 784] or [N, 1, 28, 28] in [-1, 1] into one array for imshow."""
-    images = images.detach().cpu().reshape(len(images), 28, 28)
+def image_grid(images: torch.Tensor, ncols: int = 8, background: float = 1.0) -> np.ndarray:
+    """Tile images [N, 784], [N, 1, H, W] or [N, H, W] in [-1, 1] into one [0, 1] array for imshow."""
+    images = images.detach().cpu()
+    images = images.reshape(len(images), 28, 28) if images.ndim == 2 else images.reshape(len(images), *images.shape[-2:])
+    height, width = images.shape[1:]
     nrows = -(-len(images) // ncols)
-    grid = np.ones((nrows * 30, ncols * 30), dtype=np.float32)
+    grid = np.full((nrows * (height + 2), ncols * (width + 2)), background, dtype=np.float32)
     for i, image in enumerate(images):
         row, col = divmod(i, ncols)
-        grid[row * 30 + 1 : row * 30 + 29, col * 30 + 1 : col * 30 + 29] = (image.numpy() + 1) / 2
+        top, left = row * (height + 2) + 1, col * (width + 2) + 1
+        grid[top : top + height, left : left + width] = (image.numpy() + 1) / 2
     return grid
+
+
+def show_spectrograms(images: torch.Tensor, title: str, captions: Sequence[str] | None = None, ncols: int = 5,
+                      ax_size: float = 1.8) -> plt.Figure:
+    """Spectrogram images [N, 1, bins, frames] in [-1, 1], low frequencies at the bottom, one panel each."""
+    if images.ndim != 4 or images.shape[1] != 1:
+        raise ValueError(f"show_spectrograms: `images` must be [N, 1, bins, frames], got {list(images.shape)}")
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * ax_size, nrows * ax_size * 1.25 + 0.5), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i < len(images):
+            ax.imshow(images[i, 0].cpu().numpy(), origin="lower", aspect="auto", cmap="magma", vmin=-1, vmax=1)
+            ax.set_title(captions[i] if captions else "", fontsize=9)
+            ax.set(xticks=[], yticks=[])
+        else:
+            ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("frequency →")
+    for ax in axes[-1]:
+        ax.set_xlabel("time →")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
 
 
 def show_images(images: torch.Tensor, title: str, ncols: int = 8, ax: plt.Axes | None = None) -> plt.Axes:

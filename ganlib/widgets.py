@@ -19,7 +19,9 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .audio import SpectrogramCodec, wav_player
 from .losses import GENERATOR_LOSSES
+from .models import generate
 from .plotting import image_grid, smooth
 from .training import Trainer
 
@@ -31,6 +33,16 @@ def draw_digit_grid(ax: matplotlib.axes.Axes, trainer: Trainer) -> None:
     samples = trainer.sample_fixed()
     ax.imshow(image_grid(samples[:64], ncols=8), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
     ax.axis("off")
+
+
+def draw_spectrogram_grid(ax: matplotlib.axes.Axes, trainer: Trainer, n: int = 10) -> None:
+    """Draw the first `n` fixed-noise spectrograms, low frequencies at the bottom (digits 0-9 for a conditional GAN)."""
+    samples = trainer.sample_fixed()[:n].flip(-2)
+    ax.imshow(image_grid(samples, ncols=5, background=0.0), cmap="magma", vmin=0, vmax=1, aspect="auto",
+              interpolation="nearest")
+    ax.axis("off")
+    if trainer.n_classes:
+        ax.set_title(f"Digits 0-{n - 1} from fixed noise, step {trainer.step_count:,}")
 
 
 def _png(fig: Figure) -> bytes:
@@ -418,3 +430,43 @@ class TrainingDashboard:
         """Share of the dashboard's working time spent redrawing."""
         total = self.timing["train"] + self.timing["redraw"]
         return self.timing["redraw"] / total if total else 0.0
+
+
+class DigitPicker:
+    """Ask a conditional spectrogram generator for a digit and a voice (noise seed); see and hear the result."""
+
+    def __init__(self, generator: torch.nn.Module, codec: SpectrogramCodec):
+        if not getattr(generator, "n_classes", None):
+            raise ValueError("DigitPicker: `generator` must be conditional (have `n_classes`)")
+        self.generator, self.codec = generator, codec
+        self.digit = widgets.ToggleButtons(options=list(range(generator.n_classes)), description="digit",
+                                           style={"button_width": "32px"})
+        self.voice = widgets.IntSlider(value=0, min=0, max=99, description="noise seed")
+        self.picture = widgets.Image(format="png")
+        self.sound = widgets.Audio(format="wav", autoplay=False, loop=False)
+        self.digit.observe(lambda _: self.show(), names="value")
+        self.voice.observe(lambda _: self.show(), names="value")
+        self.widget = widgets.VBox([self.digit, self.voice, self.picture, self.sound])
+        self.show()
+
+    def generate(self, digit: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The spectrogram image [1, 1, H, W] and waveform [1, samples] for a digit and noise seed."""
+        if not 0 <= digit < self.generator.n_classes:
+            raise ValueError(f"DigitPicker: `digit` must be in 0..{self.generator.n_classes - 1}, got {digit!r}")
+        z = torch.randn(1, self.generator.latent_dim, generator=torch.Generator().manual_seed(seed))
+        image = generate(self.generator, z, torch.tensor([digit]))
+        return image, self.codec.decode(self.codec.from_image(image))
+
+    def show(self) -> None:
+        """Redraw for the selected digit and seed."""
+        image, wave = self.generate(self.digit.value, self.voice.value)
+        fig = Figure(figsize=(3.2, 2.6), dpi=72)
+        ax = fig.subplots()
+        ax.imshow(image[0, 0].numpy(), origin="lower", aspect="auto", cmap="magma", vmin=-1, vmax=1)
+        ax.set(title=f"generated '{self.digit.value}', seed {self.voice.value}", xlabel="frame", ylabel="frequency bin")
+        fig.tight_layout()
+        self.picture.value = _png(fig)
+        self.sound.value = wav_player(wave[0]).data
+
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        return widget_bundle(self.widget, "DigitPicker", **kwargs)

@@ -1,0 +1,105 @@
+"""Lesson 05's helpers: judging conditional spectrogram samples, listening, the digit picker, memorisation."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+import ganlib  # noqa: E402
+from ganlib import audio  # noqa: E402
+from ganlib.metrics import nearest_neighbours  # noqa: E402
+from ganlib.models import ConvDiscriminator, ConvGenerator  # noqa: E402
+from ganlib.plotting import image_grid, show_spectrograms  # noqa: E402
+from ganlib.widgets import DigitPicker, draw_spectrogram_grid  # noqa: E402
+
+
+class ReplayGenerator(nn.Module):
+    """A 'generator' that answers a request for digit d with a real test spectrogram of digit (d + shift) % 10."""
+
+    def __init__(self, shift: int):
+        super().__init__()
+        self.latent_dim, self.n_classes, self.shift = 4, 10, shift
+        images, labels = audio.fsdd_images("test")
+        self.bank = [images[labels == d] for d in range(10)]
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        picks = [self.bank[(int(d) + self.shift) % 10][i % 30] for i, d in enumerate(labels)]
+        return torch.stack(picks)
+
+
+@pytest.mark.parametrize("shift, expected_accuracy", [(0, 0.95), (3, 0.05)])
+def test_label_accuracy_says_whether_the_requested_digit_is_heard(shift, expected_accuracy):
+    scores = audio.spectrogram_metrics(n=200)(ReplayGenerator(shift))
+    # real test clips: the recogniser (99% accurate) hears the digit requested only when nothing is shifted
+    assert scores["IS"] > 8.0 and scores["digits_covered"] == 10
+    if shift == 0:
+        assert scores["label_accuracy"] >= expected_accuracy
+    else:
+        assert scores["label_accuracy"] <= expected_accuracy
+
+
+def test_an_unconditional_generator_gets_no_label_accuracy():
+    generator = ConvGenerator(8, (128, 64), width=4)
+    scores = audio.spectrogram_metrics(n=20)(generator)
+    assert "label_accuracy" not in scores and 1.0 <= scores["IS"] <= 10.0
+
+
+def test_nearest_neighbours_finds_copies_and_measures_distance():
+    torch.manual_seed(0)
+    reference = torch.randn(50, 1, 4, 3)
+    queries = torch.cat([reference[[7, 2]], reference[[5]] + 0.1])
+    distance, index = nearest_neighbours(queries, reference, chunk_size=2)
+    assert index.tolist() == [7, 2, 5]
+    # cdist's fast matrix-product formula leaves rounding of about 1e-3 on an exact copy
+    assert torch.allclose(distance, torch.tensor([0.0, 0.0, (0.1**2 * 12) ** 0.5]), atol=5e-3)
+    with pytest.raises(ValueError, match="same shape"):
+        nearest_neighbours(torch.randn(2, 1, 4, 4), reference)
+
+
+def test_audio_players_embed_one_player_per_clip_and_check_captions():
+    html = audio.audio_players(torch.zeros(3, 800), ["a", "b", "c"]).data
+    assert html.count("<audio") == 3 and "b<br>" in html
+    with pytest.raises(ValueError, match="one caption each"):
+        audio.audio_players(torch.zeros(3, 800), ["a", "b"])
+
+
+def test_digit_picker_makes_the_chosen_digit_and_redraws_on_change():
+    generator = ConvGenerator(8, (128, 64), width=4, n_classes=10)
+    picker = DigitPicker(generator, audio.standard_codec())
+    image, wave = picker.generate(7, seed=3)
+    assert image.shape == (1, 1, 128, 64) and wave.shape == (1, 8192)
+    same_image, _ = picker.generate(7, seed=3)
+    assert torch.equal(image, same_image) and not torch.equal(image, picker.generate(2, seed=3)[0])
+    picture, sound = bytes(picker.picture.value), bytes(picker.sound.value)
+    assert picture.startswith(b"\x89PNG") and sound.startswith(b"RIFF")
+    picker.digit.value = 4  # a click: the picture and the sound are made again
+    assert bytes(picker.picture.value) != picture and bytes(picker.sound.value) != sound
+    with pytest.raises(ValueError, match="`digit` must be in 0..9"):
+        picker.generate(10, seed=0)
+    with pytest.raises(ValueError, match="conditional"):
+        DigitPicker(ConvGenerator(8, (128, 64), width=4), audio.standard_codec())
+
+
+def test_spectrogram_pictures_tile_non_square_images():
+    images = torch.linspace(-1, 1, 3 * 16 * 8).reshape(3, 1, 16, 8)
+    grid = image_grid(images, ncols=2, background=0.0)
+    assert grid.shape == (2 * 18, 2 * 10) and grid[1:17, 1:9].max() <= 1.0 and grid[0, 0] == 0.0
+    fig = show_spectrograms(images, "three", ["a", "b", "c"], ncols=2)
+    assert fig._suptitle.get_text() == "three" and [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="bins, frames"):
+        show_spectrograms(images[:, 0], "bad")
+
+
+def test_the_dashboard_drawer_shows_digits_zero_to_nine_for_a_conditional_gan():
+    images, labels = audio.fsdd_images("test")
+    trainer = ganlib.Trainer(ConvGenerator(8, (128, 64), width=4, n_classes=10),
+                             ConvDiscriminator((128, 64), width=4, spectral_norm=True, n_classes=10), images, labels=labels, g_loss="hinge", n_fixed=20)
+    fig, ax = plt.subplots()
+    draw_spectrogram_grid(ax, trainer)
+    assert ax.get_title().startswith("Digits 0-9") and ax.images[0].get_array().shape == (2 * 130, 5 * 66)
+    plt.close(fig)
+
