@@ -414,8 +414,18 @@ def recognise(images: torch.Tensor) -> torch.Tensor:
     return _judge(images)[0].argmax(1)
 
 
+def trim_trailing_silence(waveform: torch.Tensor, threshold: float = 0.01, keep_seconds: float = 0.05,
+                          sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
+    """Cut a waveform [samples] `keep_seconds` after its last sample louder than `threshold` x its peak."""
+    loud = (waveform.abs() > threshold * waveform.abs().max()).nonzero()
+    end = int(loud[-1]) + 1 + round(keep_seconds * sample_rate) if len(loud) else 1
+    return waveform[:end]
+
+
 def wav_player(waveform: torch.Tensor, sample_rate: int = SAMPLE_RATE) -> Audio:
-    """A notebook audio player for one waveform [samples], scaled to full volume (silence stays silent)."""
+    """A notebook audio player for one waveform [samples], trailing silence cut (to keep notebooks small),
+    scaled to full volume (silence stays silent)."""
+    waveform = trim_trailing_silence(waveform, sample_rate=sample_rate)
     return Audio(waveform.numpy(), rate=sample_rate, normalize=bool(waveform.abs().max() > 0))
 
 

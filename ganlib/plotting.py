@@ -23,7 +23,7 @@ def image_grid(images: torch.Tensor, ncols: int = 8, background: float = 1.0) ->
 
 
 def show_spectrograms(images: torch.Tensor, title: str, captions: Sequence[str] | None = None, ncols: int = 5,
-                      ax_size: float = 1.8) -> plt.Figure:
+                      ax_size: float = 1.5) -> plt.Figure:
     """Spectrogram images [N, 1, bins, frames] in [-1, 1], low frequencies at the bottom, one panel each."""
     if images.ndim != 4 or images.shape[1] != 1:
         raise ValueError(f"show_spectrograms: `images` must be [N, 1, bins, frames], got {list(images.shape)}")
@@ -31,7 +31,8 @@ def show_spectrograms(images: torch.Tensor, title: str, captions: Sequence[str] 
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * ax_size, nrows * ax_size * 1.25 + 0.5), squeeze=False)
     for i, ax in enumerate(axes.flat):
         if i < len(images):
-            ax.imshow(images[i, 0].cpu().numpy(), origin="lower", aspect="auto", cmap="magma", vmin=-1, vmax=1)
+            ax.imshow(images[i, 0].cpu().numpy(), origin="lower", aspect="auto", cmap="magma", vmin=-1, vmax=1,
+                      interpolation="nearest")  # smoothing would blur the pixels and bloat the PNG
             ax.set_title(captions[i] if captions else "", fontsize=9)
             ax.set(xticks=[], yticks=[])
         else:

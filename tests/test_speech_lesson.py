@@ -66,6 +66,15 @@ def test_audio_players_embed_one_player_per_clip_and_check_captions():
         audio.audio_players(torch.zeros(3, 800), ["a", "b"])
 
 
+def test_players_cut_trailing_silence_only():
+    wave = torch.zeros(8000)
+    wave[1000:3000] = 0.5
+    wave[5000] = 0.004  # quieter than 1% of the peak: counts as silence
+    trimmed = audio.trim_trailing_silence(wave, keep_seconds=0.05)
+    assert torch.equal(trimmed, wave[:3400])  # 0.05 s = 400 samples of margin
+    assert len(audio.trim_trailing_silence(torch.zeros(100))) == 1
+
+
 def test_digit_picker_makes_the_chosen_digit_and_redraws_on_change():
     generator = ConvGenerator(8, (128, 64), width=4, n_classes=10)
     picker = DigitPicker(generator, audio.standard_codec())
