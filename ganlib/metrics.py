@@ -64,15 +64,17 @@ def train_classifier(epochs: int = 2, batch_size: int = 128, seed: int = 0) -> t
 
 
 def fit_classifier(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, epochs: int, batch_size: int, seed: int,
-                   description: str, augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> nn.Module:
-    """Train an evaluation classifier with Adam and a one-cycle schedule (max lr 2e-3); returns it in eval mode."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
-    steps = epochs * len(x) // batch_size
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=2e-3, total_steps=steps)
+                   description: str, augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                   max_lr: float = 2e-3, steps: int | None = None, progress: bool = True) -> nn.Module:
+    """Train a classifier with Adam and a one-cycle schedule for `epochs` (or exactly `steps` batches);
+    returns it in eval mode."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=max_lr)
+    steps = steps if steps is not None else epochs * len(x) // batch_size
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=steps)
     sampler = BatchSampler(torch.arange(len(x)).unsqueeze(1), batch_size, torch.Generator().manual_seed(seed))
     model.train()
     with torch.enable_grad():
-        for _ in tqdm(range(steps), desc=description, file=sys.stdout, mininterval=2.0):
+        for _ in tqdm(range(steps), desc=description, file=sys.stdout, mininterval=2.0, disable=not progress):
             index = sampler.next().squeeze(1)
             batch = x[index] if augment is None else augment(x[index])
             loss = F.cross_entropy(model(batch), labels[index])
