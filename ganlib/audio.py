@@ -344,7 +344,7 @@ def train_recogniser(epochs: int = 12, batch_size: int = 64, seed: int = 0) -> t
 
 @lru_cache(maxsize=1)
 def load_recogniser() -> SpokenDigitRecogniser:
-    """The judge of generated speech, trained once (about 90 s on 2 CPU cores) and cached in the data root."""
+    """The judge of generated speech, trained once (about 70 s on 2 CPU cores) and cached in the data root."""
     return load_or_train_judge(RECOGNISER_FILE, SpokenDigitRecogniser, train_recogniser, MIN_RECOGNISER_ACCURACY,
                                "spoken-digit recogniser")
 
@@ -374,7 +374,11 @@ def score_spectrograms(images: torch.Tensor) -> dict[str, float]:
     covered (>= 2% of samples) of spectrogram images in [-1, 1]."""
     if images.numel() and (images.min() < -1.001 or images.max() > 1.001):
         raise ValueError("score_spectrograms: `images` must lie in [-1, 1] (the codec's and a tanh generator's range)")
-    probs, features = _judge(images)
+    return _scores(*_judge(images))
+
+
+def _scores(probs: torch.Tensor, features: torch.Tensor) -> dict[str, float]:
+    """IS, FD, digits covered and per-digit shares from the recogniser's outputs."""
     shares = torch.bincount(probs.argmax(1), minlength=10).float() / len(probs)
     scores = {"IS": inception_score(probs), "FD": frechet_distance(features, _real_test_features()),
               "digits_covered": float((shares >= 0.02).sum())}
@@ -401,10 +405,10 @@ def spectrogram_metrics(n: int = 1000, seed: int = 1234) -> Callable[[torch.nn.M
         z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
         wanted = torch.arange(n) % generator.n_classes if getattr(generator, "n_classes", None) else None
         device = next(generator.parameters()).device
-        images = generate(generator, z.to(device), None if wanted is None else wanted.to(device))
-        scores = score_spectrograms(images)
+        probs, features = _judge(generate(generator, z.to(device), None if wanted is None else wanted.to(device)))
+        scores = _scores(probs, features)
         if wanted is not None:
-            scores["label_accuracy"] = float((recognise(images) == wanted).float().mean())
+            scores["label_accuracy"] = float((probs.argmax(1) == wanted).float().mean())
         return scores
     return metric_fn
 
