@@ -127,3 +127,22 @@ def plot_class_fractions_over_training(metrics: dict[str, list[float]], title: s
     ax.set(title=title, xlabel="training seconds", ylabel="digit class", yticks=range(10))
     plt.colorbar(image, ax=ax, label="fraction of samples")
     return ax
+
+
+def plot_accuracy_vs_labels(results: dict[str, dict[int, list[float]]], title: str, chance: float = 0.1,
+                            ax: plt.Axes | None = None) -> plt.Axes:
+    """Test accuracy against labelled examples per class, mean ± std over seeds, one line per method."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 4.2))
+    for method, per_count in results.items():
+        counts = sorted(per_count)
+        values = [torch.tensor(per_count[count], dtype=torch.float64) for count in counts]
+        means = [float(v.mean()) for v in values]
+        stds = [float(v.std(unbiased=len(v) > 1)) for v in values]
+        ax.errorbar(counts, means, yerr=stds, marker="o", capsize=3, label=method)
+    ax.axhline(chance, color="gray", linestyle=":", label="chance")
+    all_counts = sorted({count for per_count in results.values() for count in per_count})
+    ax.set(xscale="log", xticks=all_counts, xticklabels=[str(c) for c in all_counts], ylim=(0, 1), title=title,
+           xlabel="labelled clips per digit (log scale)", ylabel="test accuracy")
+    ax.legend(loc="upper left", fontsize=8)
+    return ax

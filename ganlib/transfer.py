@@ -105,3 +105,20 @@ def linear_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_
     with torch.enable_grad():
         optimizer.step(closure)
     return accuracy(probe, standardise(test_features), test_labels)
+
+
+Results = dict[str, dict[int, list[float]]]  # method -> labelled examples per class -> test accuracy per seed
+
+
+def accuracy_table(results: Results) -> str:
+    """A Markdown table of test accuracy (%), mean ± std over seeds: one row per method, one column per label count."""
+    counts = sorted({count for per_count in results.values() for count in per_count})
+    lines = ["| method | " + " | ".join(f"{count} per digit" for count in counts) + " |",
+             "|---" * (len(counts) + 1) + "|"]
+    for method, per_count in results.items():
+        cells = []
+        for count in counts:
+            values = torch.tensor(per_count.get(count, []), dtype=torch.float64) * 100
+            cells.append(f"{values.mean():.1f} ± {values.std(unbiased=len(values) > 1):.1f}" if len(values) else "")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -82,3 +82,18 @@ def test_extract_features_flattens_and_keeps_the_training_mode():
     features = extract_features(network, torch.ones(5, 1, 6, 6), chunk_size=2)
     assert features.shape == (5, 2 * 4 * 4) and network.training
     assert torch.equal(features, extract_features(network, torch.ones(5, 1, 6, 6)))  # eval: no dropout
+
+
+def test_the_accuracy_table_and_plot_show_mean_and_std_over_seeds():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from ganlib.plotting import plot_accuracy_vs_labels
+    from ganlib.transfer import accuracy_table
+    results = {"scratch": {1: [0.2, 0.4], 10: [0.5, 0.5]}, "MNIST": {1: [0.3, 0.3]}}
+    table = accuracy_table(results)
+    assert table.splitlines()[0] == "| method | 1 per digit | 10 per digit |"
+    assert "| scratch | 30.0 ± 14.1 | 50.0 ± 0.0 |" in table and "| MNIST | 30.0 ± 0.0 |  |" in table
+    ax = plot_accuracy_vs_labels(results, "t")
+    assert len(ax.containers) == 2 and ax.get_xlabel().startswith("labelled clips")
+    plt.close(ax.figure)
