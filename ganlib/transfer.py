@@ -2,7 +2,7 @@
 fine-tuning, and linear probes on frozen features."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -65,7 +65,8 @@ def from_mnist_classifier(classifier: MnistClassifier, parts: Sequence[str] = ("
 
 
 def fine_tune(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, steps: int, seed: int,
-              batch_size: int = 32, max_lr: float = 2e-3, augment=None) -> nn.Module:
+              batch_size: int = 32, max_lr: float = 2e-3,
+              augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> nn.Module:
     """Train every weight of `model` on a (small) labelled set for `steps` batches; returns it in eval mode."""
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"fine_tune: `steps` must be a positive int, got {steps!r}")
