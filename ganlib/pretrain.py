@@ -1,0 +1,156 @@
+"""Pretrained checkpoints of the lessons' headline models: `python -m ganlib.pretrain NAME` trains and writes one.
+
+Each checkpoint is an ordinary Trainer checkpoint (`checkpoints/NAME.pt`, loaded with weights_only=True), so a
+lesson can load it into the same Trainer it would otherwise train, and go on training it in the dashboard.
+`checkpoints/NAME.json` records the recipe, the metrics, the wall time, the seed and the library versions.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+from torch import nn
+
+from . import audio
+from .bench import machine_info
+from .config import REPO_ROOT, set_seed
+from .data import mnist_vectors
+from .metrics import generator_metrics
+from .models import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator
+from .training import Trainer
+
+CHECKPOINT_DIR = REPO_ROOT / "checkpoints"
+SEED = 0
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A lesson's headline model: how to build its Trainer, how long to train it, and how to score it."""
+
+    lesson: str
+    description: str
+    build: Callable[[], Trainer]
+    steps: int
+    evaluate: Callable[[nn.Module], dict[str, float]]
+
+
+def _mnist_mlp() -> Trainer:
+    """Lesson 02's recommended recipe, with the lesson's metric and snapshot schedule."""
+    set_seed(SEED)
+    return Trainer(MLPGenerator(100, (128, 256)), MLPDiscriminator(784, (256, 128)), mnist_vectors(), seed=SEED,
+                   batch_size=256, lr_g=2e-3, lr_d=2e-3, betas=(0.5, 0.999), ema_decay=0.999,
+                   metric_fn=generator_metrics(n=5000), metric_every=1500, snapshot_every=1500, device="cpu")
+
+
+def _spoken_digits() -> Trainer:
+    """Lesson 05's class-conditional spectrogram GAN (SN-GAN, hinge loss), with the lesson's metric schedule."""
+    images, labels = audio.fsdd_images("train")
+    set_seed(SEED)
+    return Trainer(ConvGenerator(100, (128, 64), width=16, n_classes=10),
+                   ConvDiscriminator((128, 64), width=16, spectral_norm=True, n_classes=10),
+                   images, labels=labels, seed=SEED, g_loss="hinge", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999),
+                   ema_decay=0.995, metric_fn=audio.spectrogram_metrics(n=1000), metric_every=400, snapshot_every=0,
+                   device="cpu")
+
+
+def _score_spoken_digits(generator: nn.Module) -> dict[str, float]:
+    """Lesson 05's verdict: IS, FD and label accuracy on 2,000 samples, 200 of each digit."""
+    return audio.spectrogram_metrics(n=2000)(generator)
+
+
+RECIPES: dict[str, Recipe] = {
+    "mnist_mlp": Recipe("02", "MLP GAN on MNIST, lesson 02's recommended recipe (batch 256, lr 2e-3, EMA 0.999)",
+                        _mnist_mlp, 17_000, generator_metrics(n=5000)),
+    "spoken_digits": Recipe("05", "class-conditional spectrogram GAN on FSDD, lesson 05's SN-GAN with hinge loss",
+                            _spoken_digits, 3_600, _score_spoken_digits),
+}
+
+
+def _recipe(name: str) -> Recipe:
+    """The recipe called `name`, or a clear error listing the names there are."""
+    if name not in RECIPES:
+        raise ValueError(f"pretrained model `name` must be one of {sorted(RECIPES)}, got {name!r}")
+    return RECIPES[name]
+
+
+def checkpoint_paths(name: str, folder: Path = CHECKPOINT_DIR) -> tuple[Path, Path]:
+    """Where the checkpoint and its JSON record live."""
+    _recipe(name)
+    return folder / f"{name}.pt", folder / f"{name}.json"
+
+
+def _versions() -> dict[str, str]:
+    """Versions of Python and of the packages that shape the numbers."""
+    versions = {"python": platform.python_version()}
+    for package in ("torch", "torchvision", "torchaudio", "numpy"):
+        versions[package] = metadata.version(package)
+    return versions
+
+
+def _sha256(path: Path) -> str:
+    """The file's SHA-256, so a shared checkpoint can be checked."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def pretrain(name: str, folder: Path = CHECKPOINT_DIR, steps: int | None = None) -> dict:
+    """Train `name` at full settings, save the checkpoint and its JSON record, and return the record."""
+    recipe = _recipe(name)
+    steps = recipe.steps if steps is None else steps
+    start = time.perf_counter()
+    trainer = recipe.build()
+    trainer.train(steps=steps)
+    wall_seconds = time.perf_counter() - start
+    scores = recipe.evaluate(trainer.sampling_generator)
+    checkpoint, record_path = checkpoint_paths(name, folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    trainer.save(checkpoint)
+    record = {"name": name, "lesson": recipe.lesson, "description": recipe.description, "steps": trainer.step_count,
+              "seed": SEED, "train_seconds": trainer.train_seconds, "wall_seconds": wall_seconds, "metrics": scores,
+              "versions": _versions(), "machine": machine_info()["cpu"], "cores": machine_info()["cores"],
+              "sha256": _sha256(checkpoint), "bytes": checkpoint.stat().st_size}
+    record_path.write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def pretrained_record(name: str, folder: Path = CHECKPOINT_DIR) -> dict:
+    """The JSON record of a committed checkpoint."""
+    checkpoint, record_path = checkpoint_paths(name, folder)
+    if not checkpoint.exists() or not record_path.exists():
+        raise FileNotFoundError(f"no pretrained `{name}` in {folder}: make it with `python -m ganlib.pretrain {name}`")
+    return json.loads(record_path.read_text())
+
+
+def load_pretrained(name: str, trainer: Trainer | None = None, folder: Path = CHECKPOINT_DIR) -> Trainer:
+    """The pretrained Trainer `name`: loaded into `trainer` (built by the recipe if None), checksum verified."""
+    record = pretrained_record(name, folder)
+    checkpoint, _ = checkpoint_paths(name, folder)
+    if _sha256(checkpoint) != record["sha256"]:
+        raise ValueError(f"{checkpoint} does not match the SHA-256 in its JSON record: re-download or re-make it "
+                         f"with `python -m ganlib.pretrain {name}`")
+    trainer = _recipe(name).build() if trainer is None else trainer
+    return trainer.load(checkpoint)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m ganlib.pretrain", description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="+", choices=sorted(RECIPES), help="which headline model(s) to train")
+    parser.add_argument("--out", default=str(CHECKPOINT_DIR), help="folder for NAME.pt and NAME.json")
+    args = parser.parse_args(argv)
+    for name in args.names:
+        record = pretrain(name, Path(args.out))
+        print(f"{name}: {record['steps']} steps in {record['wall_seconds']:.0f} s, {record['bytes'] / 1e6:.1f} MB; "
+              + ", ".join(f"{key} {value:.3g}" for key, value in record["metrics"].items() if "class_" not in key))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""The benchmark's plumbing (never its timings): a quick run writes every field, failures are reported."""
+import json
+import math
+
+import nbformat
+import pytest
+import torch
+from torch import nn
+
+import ganlib
+from ganlib import bench
+from ganlib.audio import fsdd_images
+from ganlib.models import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator
+
+THROUGHPUT_FIELDS = ["batch_size", "steps", "ratio", "ratio_fast", "reference_gflop_per_step", "ganlib_gflop_per_step",
+                     "reference_gflops", "ganlib_gflops", "ganlib_fast_gflops", "reference_data_only_batches_per_s"] + \
+    [f"{loop}_{unit}" for loop in ("reference", "ganlib", "ganlib_fast") for unit in ("steps_per_s", "ms_per_step")]
+QUALITY_FIELDS = ["curve", "best_IS", "trained_seconds", "steps"] + \
+    [f"seconds_to_IS_{threshold:g}" for threshold in bench.QUALITY_THRESHOLDS]
+
+
+def _positive_number(value):
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+def test_a_quick_benchmark_writes_every_field_and_prints_the_table(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert bench.main(["--quick", "--notebooks", "quick", "--only", "01_", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert set(report["machine"]) == {"cpu", "cores", "torch_threads", "native_bfloat16", "torch", "python", "system"}
+    assert all(_positive_number(report["matmul_gflops"][dtype]) for dtype in ("float32", "bfloat16"))
+    throughput = report["throughput"]
+    assert all(_positive_number(throughput[field]) for field in THROUGHPUT_FIELDS)
+    assert throughput["ratio"] == pytest.approx(throughput["ganlib_steps_per_s"] / throughput["reference_steps_per_s"])
+    assert set(report["time_to_quality"]) == {"reference", "lesson02_recommended", "lesson02_recommended_fast"}
+    for result in report["time_to_quality"].values():
+        assert set(QUALITY_FIELDS) <= set(result) and result["curve"] and result["steps"] > 0
+        assert 1.0 <= result["best_IS"] <= 10.0
+    [notebook] = report["notebooks"]
+    assert notebook["notebook"] == "01_gan_objective.ipynb" and notebook["mode"] == "quick" and notebook["ok"]
+    assert _positive_number(notebook["seconds"]) and notebook["peak_memory_mb"] > 100  # a kernel with torch loaded
+    printed = capsys.readouterr().out
+    assert "tutorial loop" in printed and "Time to quality" in printed and "01_gan_objective.ipynb" in printed
+
+
+def test_a_failing_notebook_is_reported_with_its_error(tmp_path):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("raise ValueError('planted failure')")])
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(notebook, path)
+    row = bench.notebook_cost(path, quick=True, timeout=120)
+    assert not row["ok"] and "planted failure" in row["error"]
+
+
+def test_flops_are_counted_for_the_forward_and_the_backward_pass():
+    layer, x = nn.Linear(10, 20, bias=False), torch.randn(4, 10, requires_grad=True)
+    # forward 2*4*10*20; backward: the same again for the input's gradient and for the weight's
+    assert bench.flops_per_step(lambda: layer(x).sum().backward()) == 3 * 2 * 4 * 10 * 20
+
+
+def test_the_tutorial_loop_trains_and_prints_every_step():
+    loop = bench.TutorialLoop(MLPGenerator(100, (32,)), MLPDiscriminator(784, (32,)), batch_size=16)
+    before = [p.clone() for p in loop.generator.parameters()]
+    for _ in range(3):
+        loop.step()
+    assert loop.step_count == 3 and loop.log.getvalue().count("D loss") == 3
+    assert all(not torch.equal(a, b) for a, b in zip(before, loop.generator.parameters()))
+
+
+def _fast_run(seed):
+    ganlib.set_seed(seed)
+    images, _ = fsdd_images("train")
+    trainer = ganlib.Trainer(ConvGenerator(16, width=8), ConvDiscriminator(width=8), images[:128], batch_size=8,
+                             g_loss="wasserstein", gradient_penalty=10.0, device="cpu", log_every=1, fast=True,
+                             seed=seed)
+    return trainer.train(steps=3, progress=False)
+
+
+def test_fast_training_is_finite_and_repeatable_with_a_gradient_penalty():
+    first, second = _fast_run(0), _fast_run(0)
+    assert first.history == second.history
+    assert all(math.isfinite(value) for values in first.history.values() for value in values)
+    assert first.opt_g.defaults["fused"] and first.sample(2).dtype == torch.float32
+
+
+def test_fast_must_be_a_bool():
+    with pytest.raises(TypeError, match="`fast`"):
+        ganlib.Trainer(MLPGenerator(), MLPDiscriminator(), torch.zeros(8, 784), batch_size=4, fast="yes")

@@ -1,0 +1,76 @@
+"""Pretrained checkpoints: every committed one re-scores as its JSON claims, and loading never runs code."""
+import json
+import os
+
+import pytest
+import torch
+
+from ganlib import pretrain
+from ganlib.models import MLPDiscriminator, MLPGenerator
+from ganlib.training import Trainer
+
+MAX_TOTAL_BYTES = 30 * 10**6
+# Scores are deterministic on one machine; other CPUs round differently, hence the margins.
+TOLERANCE = {"IS": 0.02, "FD": 0.05, "label_accuracy": 0.02, "digits_covered": 0.0, "classes_covered": 0.0}
+
+
+@pytest.mark.parametrize("name", sorted(pretrain.RECIPES))
+def test_every_committed_checkpoint_scores_what_its_record_claims(name):
+    record = pretrain.pretrained_record(name)
+    trainer = pretrain.load_pretrained(name)
+    assert trainer.step_count == record["steps"] == pretrain.RECIPES[name].steps
+    scores = pretrain.RECIPES[name].evaluate(trainer.sampling_generator)
+    for key, tolerance in TOLERANCE.items():
+        if key in record["metrics"]:
+            assert scores[key] == pytest.approx(record["metrics"][key], rel=tolerance, abs=1e-6), key
+    assert {"torch", "torchvision", "torchaudio", "numpy", "python"} <= set(record["versions"])
+    assert record["seed"] == pretrain.SEED and record["wall_seconds"] > 0
+
+
+def test_all_checkpoints_together_fit_in_30_mb():
+    sizes = [path.stat().st_size for path in pretrain.CHECKPOINT_DIR.glob("*.pt")]
+    assert len(sizes) == len(pretrain.RECIPES) and sum(sizes) <= MAX_TOTAL_BYTES
+
+
+def test_pretrain_writes_a_checkpoint_and_a_record_that_load_back(tmp_path):
+    record = pretrain.pretrain("mnist_mlp", tmp_path, steps=3)
+    assert json.loads((tmp_path / "mnist_mlp.json").read_text()) == record
+    assert record["steps"] == 3 and {"IS", "FD", "classes_covered"} <= set(record["metrics"])
+    loaded = pretrain.load_pretrained("mnist_mlp", folder=tmp_path)
+    assert loaded.step_count == 3 and len(loaded.history["loss_d"]) == 3 and loaded.metrics["step"] == [0, 3]
+    assert len(loaded.snapshots) == 2  # step 0 and the last step, as the lesson's plots expect
+
+
+def test_a_tampered_checkpoint_is_refused(tmp_path):
+    pretrain.pretrain("mnist_mlp", tmp_path, steps=1)
+    with open(tmp_path / "mnist_mlp.pt", "ab") as file:
+        file.write(b"tampered")
+    with pytest.raises(ValueError, match="SHA-256"):
+        pretrain.load_pretrained("mnist_mlp", folder=tmp_path)
+
+
+def test_unknown_names_and_missing_checkpoints_are_explained(tmp_path):
+    with pytest.raises(ValueError, match="`name` must be one of"):
+        pretrain.load_pretrained("mnist_gan")
+    with pytest.raises(FileNotFoundError, match="python -m ganlib.pretrain mnist_mlp"):
+        pretrain.load_pretrained("mnist_mlp", folder=tmp_path)
+
+
+class _CodePayload:
+    """Unpickling this would run a shell command."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_checkpoint_carrying_code_is_refused_and_the_code_never_runs(tmp_path):
+    marker, path = tmp_path / "code_ran", tmp_path / "evil.pt"
+    torch.save({"format": "ganlib-checkpoint-v1", "generator": _CodePayload(marker)}, path)
+    trainer = Trainer(MLPGenerator(8, (16,), out_dim=4), MLPDiscriminator(4, (16,)), torch.randn(32, 4),
+                      batch_size=8, device="cpu")
+    with pytest.raises(ValueError, match="refused"):
+        trainer.load(path)
+    assert not marker.exists()
