@@ -1,12 +1,10 @@
 """Spoken digits: the Free Spoken Digit Dataset (and optionally SC09) in memory, and SpecGAN's spectrograms."""
 from __future__ import annotations
 
-import hashlib
+import os
 import shutil
-import sys
 import tarfile
 import tempfile
-import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,10 +14,9 @@ import soundfile
 import torch
 import torchaudio
 from IPython.display import HTML, Audio
-from tqdm.std import tqdm
 
 from .config import data_root, set_seed
-from .data import DataNotFoundError
+from .data import DataNotFoundError, DownloadError, download_file, file_md5
 from .models import generate
 from .metrics import accuracy, fit_classifier, frechet_distance, inception_score, judge_info, load_or_train_judge
 
@@ -37,47 +34,51 @@ def fsdd_manifest() -> dict[str, str]:
     return {name: md5 for md5, name in (line.split() for line in lines if line.strip())}
 
 
-def _md5(path: Path) -> str:
-    """The MD5 of a file's bytes."""
-    return hashlib.md5(path.read_bytes()).hexdigest()
-
-
 def _bad_recordings(folder: Path, manifest: dict[str, str]) -> list[str]:
     """Recordings that are missing from `folder` or differ from the manifest."""
-    return [name for name, md5 in manifest.items() if not (folder / name).is_file() or _md5(folder / name) != md5]
+    return [name for name, md5 in manifest.items() if not (folder / name).is_file() or file_md5(folder / name) != md5]
 
 
-def _download_fsdd(folder: Path, url: str) -> None:
-    """Fetch the tagged release archive and unpack its recordings into `folder`."""
+def _download_fsdd(folder: Path, url: str, timeout: float) -> None:
+    """Fetch the tagged release archive, check every recording in it, and only then move them into `folder`.
+
+    GitHub makes tag archives on the fly, and their bytes (so any checksum of the archive) have changed before;
+    the MD5s of the 3,000 recordings inside it are stable, and a stricter check.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent) as scratch:
-        archive = Path(scratch) / "fsdd.tar.gz"
-        with urllib.request.urlopen(url, timeout=60) as response, open(archive, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc="downloading FSDD", file=sys.stdout) as bar:
-                while chunk := response.read(1 << 16):
-                    out.write(chunk)
-                    bar.update(len(chunk))
-        with tarfile.open(archive) as tar:
-            for member in tar.getmembers():
-                name = Path(member.name).name
-                if member.isfile() and Path(member.name).parent.name == "recordings" and name.endswith(".wav"):
-                    with tar.extractfile(member) as source, open(folder / name, "wb") as target:
-                        shutil.copyfileobj(source, target)
+        archive, unpacked = Path(scratch) / "fsdd.tar.gz", Path(scratch) / "recordings"
+        download_file(url, archive, timeout=timeout)
+        unpacked.mkdir()
+        try:
+            with tarfile.open(archive) as tar:
+                for member in tar.getmembers():
+                    name = Path(member.name).name
+                    if member.isfile() and Path(member.name).parent.name == "recordings" and name.endswith(".wav"):
+                        with tar.extractfile(member) as source, open(unpacked / name, "wb") as target:
+                            shutil.copyfileobj(source, target)
+        except (tarfile.TarError, EOFError, OSError) as error:
+            raise DownloadError(f"the archive from {url} is damaged ({error}); nothing was kept") from None
+        bad = _bad_recordings(unpacked, fsdd_manifest())
+        if bad:
+            raise DownloadError(f"the archive from {url} lacks or alters {len(bad)} recordings (for example "
+                                f"{bad[:3]}) against the MD5 manifest; nothing was kept")
+        for path in unpacked.iterdir():
+            os.replace(path, folder / path.name)
 
 
-def fsdd_folder(download: bool = True, url: str = FSDD_URL) -> Path:
+def fsdd_folder(download: bool = True, url: str = FSDD_URL, timeout: float = 30.0) -> Path:
     """The folder of verified FSDD recordings in the data root, downloading the release archive if needed."""
     folder = data_root() / "fsdd" / "recordings"
     manifest = fsdd_manifest()
     bad = _bad_recordings(folder, manifest)
     if bad and download:
         try:
-            _download_fsdd(folder, url)
-        except OSError as error:  # no network, HTTP error, or a broken archive
+            _download_fsdd(folder, url, timeout)
+        except DataNotFoundError as error:  # no network, an HTTP error, a stall, or a broken or wrong archive
             raise DataNotFoundError(
                 f"FSDD is not complete in {folder} ({len(bad)} of {len(manifest)} recordings missing or changed) "
-                f"and could not be downloaded from {url}: {error}.\nPut the recordings of tag v1.0.10 of "
+                f"and could not be downloaded: {error}.\nPut the recordings of tag v1.0.10 of "
                 f"github.com/Jakobovski/free-spoken-digit-dataset there, or set GANLIB_DATA to a folder that "
                 f"holds fsdd/recordings/.") from None
         bad = _bad_recordings(folder, manifest)

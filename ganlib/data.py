@@ -2,14 +2,22 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import http.client
 import io
 import math
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import torch
 from torchvision.datasets import MNIST
+from tqdm.std import tqdm
 
 from .config import data_root
 
@@ -21,18 +29,98 @@ class DataNotFoundError(RuntimeError):
     """A data set is neither in the data root nor downloadable from here."""
 
 
-def _mnist_via_torchvision(root: Path, train: bool) -> MNIST:
-    """Let torchvision find (checking MD5s) or download the raw files, quietly."""
-    chatter = io.StringIO()
+class DownloadError(DataNotFoundError):
+    """A download failed, was cut short, timed out, or sent a file that fails its checksum; nothing was kept."""
+
+
+def file_md5(path: Path) -> str:
+    """The MD5 of a file's bytes, read in chunks."""
+    digest = hashlib.md5()
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fetch(url: str, partial: Path, timeout: float, description: str) -> None:
+    """Stream `url` into `partial`; every network wait, and the whole transfer, is bounded by timeouts."""
+    deadline = time.monotonic() + 20 * timeout  # a server that drips bytes cannot hold us forever either
+    with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
+        expected = int(response.headers.get("Content-Length") or 0) or None
+        with tqdm(total=expected, unit="B", unit_scale=True, desc=description, file=sys.stdout,
+                  mininterval=1.0) as bar:
+            while chunk := response.read(1 << 16):
+                out.write(chunk)
+                bar.update(len(chunk))
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the transfer took longer than {20 * timeout:.0f} s")
+    received = partial.stat().st_size
+    if expected is not None and received != expected:
+        raise http.client.IncompleteRead(b"", expected - received)
+
+
+def download_file(url: str, destination: Path, md5: str | None = None, timeout: float = 30.0) -> Path:
+    """Download `url` to `destination` through a temporary file, checking its length and MD5.
+
+    A failed, truncated, stalled or wrong download raises DownloadError and leaves nothing behind.
+    """
+    if not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"download_file: `timeout` must be a positive number of seconds, got {timeout!r}")
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(destination.name + ".partial")
     try:
-        with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
-            return MNIST(str(root), train=train, download=True)
-    except (RuntimeError, OSError) as err:
-        raise DataNotFoundError(
-            f"MNIST is not in the data root {root} and could not be downloaded ({type(err).__name__}).\n"
-            f"Expected these files in {root / 'MNIST' / 'raw'}:\n  " + "\n  ".join(MNIST_FILES) + "\n"
-            f"Get them from {MNIST_SOURCE}, or set GANLIB_DATA to a folder that holds MNIST/raw/."
-        ) from None
+        _fetch(url, partial, timeout, f"downloading {destination.name}")
+        if md5 is not None and (actual := file_md5(partial)) != md5:
+            raise DownloadError(f"{url} sent a file whose MD5 is {actual}, not the expected {md5}: a corrupted or "
+                                f"wrong file, which was deleted")
+        os.replace(partial, destination)
+    except urllib.error.HTTPError as error:
+        raise DownloadError(f"{url} answered HTTP {error.code} ({error.reason})") from None
+    except http.client.IncompleteRead as error:
+        raise DownloadError(f"the download of {url} was cut short ({error.expected} bytes missing); "
+                            f"the partial file was deleted") from None
+    except (TimeoutError, urllib.error.URLError, ConnectionError) as error:
+        reason = getattr(error, "reason", error)
+        raise DownloadError(f"could not download {url}: {reason} (timeout {timeout} s)") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return destination
+
+
+def fetch_mnist(root: Path, mirrors: list[str] | None = None, timeout: float = 30.0) -> Path:
+    """Make sure ROOT/MNIST/raw holds the four MNIST files with their MD5s, downloading what is missing.
+
+    A file that fails its MD5 is moved aside (to NAME.corrupt), never used.
+    """
+    raw = Path(root) / "MNIST" / "raw"
+    for name, md5 in MNIST.resources:
+        path = raw / name
+        if path.exists() and file_md5(path) == md5:
+            continue
+        if path.exists():
+            os.replace(path, path.with_name(name + ".corrupt"))
+        errors = []
+        for mirror in mirrors if mirrors is not None else MNIST.mirrors:
+            try:
+                download_file(mirror + name, path, md5, timeout)
+                break
+            except DownloadError as error:
+                errors.append(str(error))
+        else:
+            raise DataNotFoundError(
+                f"MNIST is not in the data root {root} and could not be downloaded.\n"
+                f"Expected these files in {raw}:\n  " + "\n  ".join(MNIST_FILES) + "\n"
+                f"Get them from {MNIST_SOURCE}, or set GANLIB_DATA to a folder that holds MNIST/raw/.\n"
+                f"Download errors:\n  " + "\n  ".join(errors))
+    return raw
+
+
+def _mnist_via_torchvision(root: Path, train: bool) -> MNIST:
+    """Verified raw files first (downloaded if needed), then torchvision unpacks and reads them, quietly."""
+    fetch_mnist(root)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return MNIST(str(root), train=train, download=True)  # finds the verified files: no network
 
 
 @lru_cache(maxsize=2)

@@ -25,6 +25,13 @@ CHECKPOINT_FORMAT = "ganlib-checkpoint-v1"
 # score_gap: mean D(real) - mean D(fake) on raw outputs, the critic's Wasserstein estimate in a WGAN.
 LOGGED = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g", "score_gap")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+DIVERGED_WHAT = {"loss_d": "the discriminator's loss", "loss_g": "the generator's loss",
+                 "d_real": "D's output on real data", "d_fake": "D's output on fakes",
+                 "grad_norm_g": "the generator's gradient norm", "score_gap": "the critic's score gap"}
+
+
+class TrainingDiverged(FloatingPointError):
+    """Training produced NaN or infinite values; the trainer has gone back to its last good state."""
 
 
 def has_native_bfloat16(device: torch.device) -> bool:
@@ -143,6 +150,7 @@ class Trainer:
         self.metrics: dict[str, list[float]] = {"step": [], "train_seconds": []}
         self.snapshots: list[tuple[int, torch.Tensor]] = []
         self._pending: list[torch.Tensor] = []
+        self._remember_good_state()
 
     def _check_conditioning(self, generator: nn.Module, discriminator: nn.Module, data: torch.Tensor,
                             labels: torch.Tensor | None) -> None:
@@ -301,19 +309,72 @@ class Trainer:
             self._flush()
 
     def _flush(self) -> None:
-        """Move logged values to the history in one transfer, and stop on NaN or inf."""
+        """Move logged values to the history in one transfer; stop and restore if anything diverged."""
         if not self._pending:
             return
         rows = torch.stack(self._pending).cpu()
         first_step = self.step_count - len(self._pending)
         self._pending = []
-        bad = (~torch.isfinite(rows)).any(dim=1).nonzero()
         for column, key in enumerate(LOGGED):
             self.history[key].extend(rows[:, column].tolist())
-        if len(bad):
-            raise FloatingPointError(
-                f"Trainer: a loss became NaN or infinite at step {first_step + int(bad[0]) + 1}; "
-                f"try lower learning rates (lr_g={self.lr_g}, lr_d={self.lr_d})")
+        problem = self._divergence(rows, first_step)
+        if problem:
+            bad_step = self.step_count
+            self._restore_good_state()
+            raise TrainingDiverged(f"Trainer: {problem}. Training stopped, and the models were restored to their "
+                                   f"last good state, step {self.step_count} (bad by step {bad_step}). "
+                                   f"{self._advice()}")
+        self._remember_good_state()
+
+    def _divergence(self, rows: torch.Tensor, first_step: int) -> str:
+        """What became NaN or infinite, and when: a logged loss or gradient, or a network's weights ('' if none)."""
+        bad = ~torch.isfinite(rows)
+        if bad.any():
+            row, column = (int(i) for i in bad.nonzero()[0])
+            return f"{DIVERGED_WHAT[LOGGED[column]]} became {float(rows[row, column])} at step {first_step + row + 1}"
+        for name, network in (("generator", self.generator), ("discriminator", self.discriminator)):
+            norms = torch._foreach_norm([p.detach() for p in network.parameters()])
+            if norms and not bool(torch.isfinite(torch.stack(norms)).all()):
+                return f"the {name}'s weights became NaN or infinite by step {self.step_count}"
+        return ""
+
+    def _advice(self) -> str:
+        """What to try after a divergence, for this trainer's settings."""
+        tips = [f"lower the learning rates (now lr_g={self.lr_g}, lr_d={self.lr_d}), for example tenfold"]
+        if self.g_loss == "wasserstein" and not self.gradient_penalty and not self.clip_weights:
+            tips.append("give the Wasserstein critic a Lipschitz constraint (gradient_penalty=10)")
+        elif self.gradient_penalty:
+            tips.append(f"check the gradient penalty's weight (now {self.gradient_penalty}; 10 is usual)")
+        return "Try: " + "; or ".join(tips) + "."
+
+    def _training_state(self) -> dict:
+        """Everything a step changes: weights, optimizer moments, random states and counters."""
+        return {"generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
+                "generator_ema": self.generator_ema.state_dict() if self.generator_ema else None,
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "rng": self.rng.get_state(),
+                "sampler": self.sampler.state_dict(), "step": self.step_count, "train_seconds": self.train_seconds}
+
+    def _remember_good_state(self) -> None:
+        """Keep a copy of the current state (checked finite), to go back to if training diverges."""
+        self._good_state = copy.deepcopy(self._training_state())
+
+    def _restore_good_state(self) -> None:
+        """Go back to the last state that was checked finite, history included."""
+        self._load_training_state(copy.deepcopy(self._good_state))
+        for key in LOGGED:
+            del self.history[key][self.step_count:]
+
+    def _load_training_state(self, state: dict) -> None:
+        """Put a state from `_training_state` (or a checkpoint) into this trainer."""
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        if self.generator_ema is not None:
+            self.generator_ema.load_state_dict(state["generator_ema"] or state["generator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.rng.set_state(state["rng"].cpu())
+        self.sampler.load_state_dict(state["sampler"])
+        self.step_count, self.train_seconds = state["step"], state["train_seconds"]
 
     # --- longer runs ---------------------------------------------------------------
     def train(self, steps: int | None = None, seconds: float | None = None, progress: bool = True) -> "Trainer":
@@ -394,17 +455,15 @@ class Trainer:
         The file is written next to its destination and then renamed, so a crash never leaves half a checkpoint.
         """
         self._flush()
-        state = {"format": CHECKPOINT_FORMAT, "generator": self.generator.state_dict(),
-                 "discriminator": self.discriminator.state_dict(),
-                 "generator_ema": self.generator_ema.state_dict() if self.generator_ema else None,
-                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "step": self.step_count,
-                 "train_seconds": self.train_seconds, "history": self.history, "metrics": self.metrics,
-                 "snapshots": self.snapshots, "rng": self.rng.get_state(), "fixed_noise": self.fixed_noise,
-                 "sampler": self.sampler.state_dict()}
+        state = {"format": CHECKPOINT_FORMAT, **self._training_state(), "history": self.history,
+                 "metrics": self.metrics, "snapshots": self.snapshots, "fixed_noise": self.fixed_noise}
         path = Path(path)
         partial = path.with_name(path.name + ".partial")
-        torch.save(state, partial)
-        os.replace(partial, path)
+        try:
+            torch.save(state, partial)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
 
     def load(self, path: str | Path) -> "Trainer":
         """Restore a checkpoint written by `save` into this trainer's models and optimizers."""
@@ -414,18 +473,20 @@ class Trainer:
         except pickle.UnpicklingError as error:
             raise ValueError(f"Trainer.load: {path} holds more than tensors and plain containers (possibly code), "
                              f"so it was refused: {str(error).splitlines()[0]}") from None
-        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"Trainer.load: {path} is not a {CHECKPOINT_FORMAT} file")
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
-        if self.generator_ema is not None:
-            self.generator_ema.load_state_dict(state["generator_ema"] or state["generator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        self.step_count, self.train_seconds = state["step"], state["train_seconds"]
+        if not isinstance(state, dict) or not str(state.get("format", "")).startswith("ganlib-checkpoint"):
+            raise ValueError(f"Trainer.load: {path} is not a ganlib checkpoint (written by Trainer.save)")
+        if state["format"] != CHECKPOINT_FORMAT:
+            raise ValueError(f"Trainer.load: {path} is in format {state['format']!r}, but this version of ganlib "
+                             f"reads {CHECKPOINT_FORMAT!r}: re-make the checkpoint with this version")
+        before = copy.deepcopy(self._training_state())
+        try:
+            self._load_training_state(state)
+        except (RuntimeError, KeyError, ValueError) as error:
+            self._load_training_state(before)  # a checkpoint that does not fit changes nothing
+            raise ValueError(f"Trainer.load: {path} does not fit this trainer: it was saved from networks of "
+                             f"another architecture or settings. {str(error).splitlines()[0]}") from None
         self.history, self.metrics = state["history"], state["metrics"]
         self.snapshots = state.get("snapshots", [])
-        self.rng.set_state(state["rng"].cpu())
         self.fixed_noise = state["fixed_noise"].to(self.device)
-        self.sampler.load_state_dict(state["sampler"])
+        self._remember_good_state()
         return self
