@@ -331,7 +331,9 @@ class Trainer:
         bad = ~torch.isfinite(rows)
         if bad.any():
             row, column = (int(i) for i in bad.nonzero()[0])
-            return f"{DIVERGED_WHAT[LOGGED[column]]} became {float(rows[row, column])} at step {first_step + row + 1}"
+            value = float(rows[row, column])
+            became = "NaN" if math.isnan(value) else f"{'-' if value < 0 else ''}infinite"
+            return f"{DIVERGED_WHAT[LOGGED[column]]} became {became} at step {first_step + row + 1}"
         for name, network in (("generator", self.generator), ("discriminator", self.discriminator)):
             norms = torch._foreach_norm([p.detach() for p in network.parameters()])
             if norms and not bool(torch.isfinite(torch.stack(norms)).all()):

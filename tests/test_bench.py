@@ -13,7 +13,7 @@ from ganlib.audio import fsdd_images
 from ganlib.models import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator
 
 THROUGHPUT_FIELDS = ["batch_size", "steps", "ratio", "ratio_fast", "reference_gflop_per_step", "ganlib_gflop_per_step",
-                     "reference_gflops", "ganlib_gflops", "ganlib_fast_gflops", "reference_data_only_batches_per_s"] + \
+                     "reference_gflops", "ganlib_gflops", "ganlib_fast_gflops", "reference_data_only_batches_per_s", "ganlib_guard_fraction"] + \
     [f"{loop}_{unit}" for loop in ("reference", "ganlib", "ganlib_fast") for unit in ("steps_per_s", "ms_per_step")]
 QUALITY_FIELDS = ["curve", "best_IS", "trained_seconds", "steps"] + \
     [f"seconds_to_IS_{threshold:g}" for threshold in bench.QUALITY_THRESHOLDS]

@@ -60,10 +60,10 @@ def _weight_blows_up_after_the_last_checked_step(trainer):
 
 
 FAULTS = {
-    "NaN weight in D": (_nan_in_discriminator, "the discriminator's loss became nan at step 11"),
+    "NaN weight in D": (_nan_in_discriminator, "the discriminator's loss became NaN at step 11"),
     "inf weight in G": (_inf_in_generator, "at step 11"),
-    "NaN in the data": (_nan_in_data, "the discriminator's loss became nan at step 11"),
-    "NaN gradient in G": (_nan_gradient_in_generator, "the generator's gradient norm became nan at step 11"),
+    "NaN in the data": (_nan_in_data, "the discriminator's loss became NaN at step 11"),
+    "NaN gradient in G": (_nan_gradient_in_generator, "the generator's gradient norm became NaN at step 11"),
     "G's weights blow up unseen": (_weight_blows_up_after_the_last_checked_step,
                                    "the generator's weights became NaN or infinite by step 15"),
 }
@@ -180,14 +180,19 @@ def _mnist_mlp(seed):
                           batch_size=32, seed=seed, device="cpu", ema_decay=0.9)
 
 
+def _spectral_norm_hinge(seed):
+    ganlib.set_seed(seed)
+    return ganlib.Trainer(MLPGenerator(2, (16,), 2, tanh_output=False), MLPDiscriminator(2, (16,), spectral_norm=True),
+                          toy_distribution("grid").sample(512, seed=1), batch_size=32, seed=seed, device="cpu",
+                          g_loss="hinge")
+
+
 FAMILIES = {
     "MLP GAN on MNIST (EMA)": _mnist_mlp,
     "MLP GAN on 2-D toy data": toy_trainer,
     "WGAN with weight clipping (RMSprop)": lambda seed: toy_trainer(seed, g_loss="wasserstein", clip_weights=0.01,
                                                                     optimizer="rmsprop", d_steps=3),
-    "spectral-norm critic, hinge loss": lambda seed: ganlib.Trainer(
-        MLPGenerator(2, (16,), 2, tanh_output=False), MLPDiscriminator(2, (16,), spectral_norm=True),
-        toy_distribution("grid").sample(512, seed=1), batch_size=32, seed=seed, device="cpu", g_loss="hinge"),
+    "spectral-norm critic, hinge loss": _spectral_norm_hinge,
     "conditional conv WGAN-GP (EMA)": conditional_conv_trainer,
     "conditional conv, fast=True": lambda seed: conditional_conv_trainer(seed, fast=True),
 }
