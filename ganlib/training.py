@@ -141,6 +141,7 @@ class Trainer:
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if ema_decay else None
         self.optimizer = optimizer
         self.fast = fast
+        self._bfloat16 = fast and has_native_bfloat16(self.device)  # asked once, not every step
         self.opt_g = self._make_optimizer(self.generator, lr_g)
         self.opt_d = self._make_optimizer(self.discriminator, lr_d)
 
@@ -189,8 +190,7 @@ class Trainer:
 
     def _precision(self) -> torch.autocast:
         """bfloat16 matrix products when `fast` and the hardware has them natively; float32 otherwise."""
-        native = self.fast and has_native_bfloat16(self.device)
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=native)
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self._bfloat16)
 
     # --- one iteration -------------------------------------------------------------
     def noise(self, n: int) -> torch.Tensor:
