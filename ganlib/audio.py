@@ -15,6 +15,7 @@ import torch
 import torchaudio
 from IPython.display import HTML, Audio
 
+from . import validate
 from .config import data_root, set_seed
 from .data import DataNotFoundError, DownloadError, download_file, file_md5
 from .models import generate
@@ -103,8 +104,8 @@ class SpokenDigits:
 
 def fit_length(waveform: torch.Tensor, length: int) -> torch.Tensor:
     """Pad with silence at the end, or trim the end, to exactly `length` samples."""
-    if waveform.ndim != 1:
-        raise ValueError(f"fit_length: `waveform` must be 1-D [samples], got shape {list(waveform.shape)}")
+    validate.tensor(waveform, "waveform", "fit_length", ndim=1, min_rows=0)
+    validate.integer(length, "length", "fit_length")
     if len(waveform) >= length:
         return waveform[:length]
     return torch.nn.functional.pad(waveform, (0, length - len(waveform)))
@@ -172,8 +173,15 @@ class SpectrogramCodec(torch.nn.Module):
                  clip_std: float = 3.0, griffin_lim_iters: int = 32, sample_rate: int = SAMPLE_RATE,
                  length: int = 8192):
         super().__init__()
-        if hop_length > n_fft:
-            raise ValueError(f"SpectrogramCodec: `hop_length` ({hop_length}) must be at most `n_fft` ({n_fft})")
+        who = "SpectrogramCodec"
+        validate.integer(n_fft, "n_fft", who, low=2, high=2**16)
+        validate.integer(hop_length, "hop_length", who, high=n_fft)
+        if n_mels is not None:
+            validate.integer(n_mels, "n_mels", who, high=n_fft // 2 + 1)
+        validate.number(clip_std, "clip_std", who, low=0, low_open=True)
+        validate.integer(griffin_lim_iters, "griffin_lim_iters", who, high=10_000)
+        validate.integer(sample_rate, "sample_rate", who)
+        validate.integer(length, "length", who, low=n_fft // 2 + 1)
         self.n_fft, self.hop_length, self.n_mels, self.clip_std = n_fft, hop_length, n_mels, clip_std
         self.shape = (n_mels or n_fft // 2 + 1, length // hop_length + 1)  # (bins, frames) of a clip
         self.spectrogram = torchaudio.transforms.Spectrogram(n_fft=n_fft, hop_length=hop_length, power=1.0)
@@ -189,8 +197,10 @@ class SpectrogramCodec(torch.nn.Module):
 
     def log_magnitude(self, waveforms: torch.Tensor) -> torch.Tensor:
         """log(|STFT| + 1e-6) (or of the mel spectrogram) of waveforms [N, samples] -> [N, bins, frames]."""
-        if waveforms.ndim != 2:
-            raise ValueError(f"SpectrogramCodec: `waveforms` must be [batch, samples], got {list(waveforms.shape)}")
+        validate.tensor(waveforms, "waveforms", "SpectrogramCodec", shape=("batch", "samples"))
+        if waveforms.shape[1] <= self.n_fft // 2:  # the STFT pads each end by n_fft/2, reflecting the signal
+            raise ValueError(f"SpectrogramCodec: `waveforms` must hold more than n_fft/2 = {self.n_fft // 2} samples "
+                             f"each, got {waveforms.shape[1]}")
         magnitude = self.spectrogram(waveforms)
         if self.n_mels is not None:
             magnitude = self.mel(magnitude)
@@ -204,6 +214,9 @@ class SpectrogramCodec(torch.nn.Module):
         digital silence would pull the mean far down and inflate the std, squeezing speech into a narrow band.
         """
         log_mag = self.log_magnitude(waveforms)
+        if lengths is not None:
+            validate.tensor(lengths, "lengths", "SpectrogramCodec.fit", ndim=1, dtype="int")
+            validate.rows_match(waveforms, lengths, ("waveforms", "lengths"), "SpectrogramCodec.fit")
         inside = torch.ones(log_mag.shape[0], log_mag.shape[2], dtype=torch.bool)
         if lengths is not None:
             if lengths.shape != (len(waveforms),):
@@ -226,9 +239,7 @@ class SpectrogramCodec(torch.nn.Module):
     @torch.no_grad()
     def magnitude(self, spectrograms: torch.Tensor) -> torch.Tensor:
         """Undo the normalisation: spectrograms in [-1, 1] -> linear STFT magnitudes [N, n_fft/2 + 1, frames]."""
-        if spectrograms.ndim != 3 or spectrograms.shape[1] != self.mean.shape[0]:
-            raise ValueError(f"SpectrogramCodec: `spectrograms` must be [batch, {self.mean.shape[0]}, frames], "
-                             f"got {list(spectrograms.shape)}")
+        validate.tensor(spectrograms, "spectrograms", "SpectrogramCodec", shape=("N", self.mean.shape[0], "frames"))
         magnitude = torch.exp(spectrograms * self.clip_std * self.std + self.mean) - 1e-6
         magnitude = magnitude.clamp_min(0.0)
         if self.n_mels is not None:
@@ -243,17 +254,13 @@ class SpectrogramCodec(torch.nn.Module):
     def to_image(self, spectrograms: torch.Tensor) -> torch.Tensor:
         """Spectrograms [N, bins, frames] -> one-channel images [N, 1, *image_shape] (an odd last bin or frame
         is dropped: the Nyquist bin, and the frame centred on the clip's very end)."""
-        if spectrograms.ndim != 3 or tuple(spectrograms.shape[1:]) != self.shape:
-            raise ValueError(f"SpectrogramCodec.to_image: `spectrograms` must be [N, {self.shape[0]}, "
-                             f"{self.shape[1]}], got {list(spectrograms.shape)}")
+        validate.tensor(spectrograms, "spectrograms", "SpectrogramCodec.to_image", shape=(None, *self.shape))
         height, width = self.image_shape
         return spectrograms[:, None, :height, :width].contiguous()
 
     def from_image(self, images: torch.Tensor) -> torch.Tensor:
         """Images [N, 1, *image_shape] -> spectrograms [N, bins, frames], a dropped bin or frame set to -1 (quiet)."""
-        if images.ndim != 4 or tuple(images.shape[1:]) != (1, *self.image_shape):
-            raise ValueError(f"SpectrogramCodec.from_image: `images` must be [N, 1, {self.image_shape[0]}, "
-                             f"{self.image_shape[1]}], got {list(images.shape)}")
+        validate.tensor(images, "images", "SpectrogramCodec.from_image", shape=(None, 1, *self.image_shape))
         (bins, frames), (height, width) = self.shape, self.image_shape
         return torch.nn.functional.pad(images[:, 0], (0, frames - width, 0, bins - height), value=-1.0)
 
@@ -263,8 +270,20 @@ class SpectrogramCodec(torch.nn.Module):
         return self.griffin_lim(self.magnitude(spectrograms))
 
 
+def _check_magnitudes(who: str, reference: torch.Tensor, estimate: torch.Tensor) -> None:
+    """Two magnitude spectrograms [..., bins, frames] of the same shape, without negative values."""
+    for name, values in (("reference", reference), ("estimate", estimate)):
+        validate.tensor(values, name, who, min_ndim=2)
+        if bool((values < 0).any()):
+            raise ValueError(f"{who}: `{name}` must hold magnitudes (no negative values)")
+    validate.same_shape(reference, estimate, ("reference", "estimate"), who)
+
+
 def spectral_convergence(reference: torch.Tensor, estimate: torch.Tensor) -> float:
     """||S_ref - S_est|| / ||S_ref|| over STFT magnitudes: 0 is perfect (a standard Griffin-Lim measure)."""
+    _check_magnitudes("spectral_convergence", reference, estimate)
+    if not bool(reference.any()):
+        raise ValueError("spectral_convergence: `reference` is all zeros (silence), so the ratio is undefined")
     return float(torch.linalg.vector_norm(reference - estimate) / torch.linalg.vector_norm(reference))
 
 
@@ -274,6 +293,8 @@ def log_spectral_distance(reference: torch.Tensor, estimate: torch.Tensor, dynam
     Both are floored at `dynamic_range_db` below the reference clip's peak, as a listener's ear and any
     recording's noise floor do: the exact depth of digital silence would otherwise dominate.
     """
+    _check_magnitudes("log_spectral_distance", reference, estimate)
+    validate.number(dynamic_range_db, "dynamic_range_db", "log_spectral_distance", low=0, low_open=True)
     floor = reference.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-12) * 10 ** (-dynamic_range_db / 20)
     to_db = lambda magnitude: 20 * torch.log10(torch.maximum(magnitude, floor))  # noqa: E731
     return float(((to_db(reference) - to_db(estimate)) ** 2).mean().sqrt())
@@ -309,8 +330,7 @@ class SpokenDigitRecogniser(torch.nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Penultimate features [N, 128] of spectrogram images [N, 1, 128, 64]."""
-        if images.ndim != 4 or tuple(images.shape[1:]) != (1, 128, 64):
-            raise ValueError(f"SpokenDigitRecogniser: `images` must be [N, 1, 128, 64], got {list(images.shape)}")
+        validate.tensor(images, "images", "SpokenDigitRecogniser", shape=(None, 1, 128, 64))
         return self.hidden(self.conv(images))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -324,6 +344,8 @@ MIN_RECOGNISER_ACCURACY = 0.95
 
 def shift_in_time(images: torch.Tensor, max_frames: int = 8, generator: torch.Generator | None = None) -> torch.Tensor:
     """Augmentation: delay each clip by 0..max_frames frames (silence, -1, comes in from the left)."""
+    validate.tensor(images, "images", "shift_in_time", ndim=4)
+    validate.integer(max_frames, "max_frames", "shift_in_time", low=0)
     shifts = torch.randint(0, max_frames + 1, (len(images),), generator=generator)
     padded = torch.nn.functional.pad(images, (max_frames, 0), value=-1.0)
     frames = images.shape[-1]
@@ -372,7 +394,8 @@ def _real_test_features() -> torch.Tensor:
 def score_spectrograms(images: torch.Tensor) -> dict[str, float]:
     """Classifier IS, Fréchet distance to real test speech (recogniser features), per-digit shares and digits
     covered (>= 2% of samples) of spectrogram images in [-1, 1]."""
-    if images.numel() and (images.min() < -1.001 or images.max() > 1.001):
+    validate.tensor(images, "images", "score_spectrograms", shape=(None, 1, 128, 64), min_rows=2)
+    if images.min() < -1.001 or images.max() > 1.001:
         raise ValueError("score_spectrograms: `images` must lie in [-1, 1] (the codec's and a tanh generator's range)")
     return _scores(*_judge(images))
 
@@ -401,6 +424,8 @@ def spectrogram_metrics(n: int = 1000, seed: int = 1234) -> Callable[[torch.nn.M
     A conditional generator is asked for each digit equally often, and `label_accuracy` says how often the
     recogniser hears the digit that was asked for: the evidence that the conditioning was learnt.
     """
+    validate.integer(n, "n", "spectrogram_metrics", low=2)
+    validate.integer(seed, "seed", "spectrogram_metrics", low=0)
     def metric_fn(generator: torch.nn.Module) -> dict[str, float]:
         z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
         wanted = torch.arange(n) % generator.n_classes if getattr(generator, "n_classes", None) else None
@@ -421,6 +446,11 @@ def recognise(images: torch.Tensor) -> torch.Tensor:
 def trim_trailing_silence(waveform: torch.Tensor, threshold: float = 0.01, keep_seconds: float = 0.05,
                           sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
     """Cut a waveform [samples] `keep_seconds` after its last sample louder than `threshold` x its peak."""
+    who = "trim_trailing_silence"
+    validate.tensor(waveform, "waveform", who, ndim=1)
+    validate.number(threshold, "threshold", who, low=0, high=1, high_open=True)
+    validate.number(keep_seconds, "keep_seconds", who, low=0)
+    validate.integer(sample_rate, "sample_rate", who)
     loud = (waveform.abs() > threshold * waveform.abs().max()).nonzero()
     end = int(loud[-1]) + 1 + round(keep_seconds * sample_rate) if len(loud) else 1
     return waveform[:end]
@@ -429,15 +459,18 @@ def trim_trailing_silence(waveform: torch.Tensor, threshold: float = 0.01, keep_
 def wav_player(waveform: torch.Tensor, sample_rate: int = SAMPLE_RATE) -> Audio:
     """A notebook audio player for one waveform [samples], trailing silence cut (to keep notebooks small),
     scaled to full volume (silence stays silent)."""
+    validate.tensor(waveform, "waveform", "wav_player", ndim=1)
+    validate.integer(sample_rate, "sample_rate", "wav_player")
     waveform = trim_trailing_silence(waveform, sample_rate=sample_rate)
     return Audio(waveform.numpy(), rate=sample_rate, normalize=bool(waveform.abs().max() > 0))
 
 
 def audio_players(waveforms: torch.Tensor, captions: Sequence[str], sample_rate: int = SAMPLE_RATE) -> HTML:
     """A row of small audio players, one per waveform [N, samples], each under its caption."""
-    if waveforms.ndim != 2 or len(waveforms) != len(captions):
-        raise ValueError(f"audio_players: `waveforms` must be [N, samples] with one caption each, got "
-                         f"{list(waveforms.shape)} and {len(captions)} captions")
+    validate.tensor(waveforms, "waveforms", "audio_players", ndim=2)
+    if not isinstance(captions, (list, tuple)) or len(waveforms) != len(captions):
+        raise ValueError(f"audio_players: `captions` must be a list with one caption per row of `waveforms` "
+                         f"({len(waveforms)}), got {captions!r}")
     players = [wav_player(wave, sample_rate)._repr_html_().replace("<audio ", "<audio style='width:150px' ")
                for wave in waveforms]
     cells = "".join(f"<div style='display:inline-block;margin:4px;text-align:center;font-size:12px'>{caption}<br>"

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import validate
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_ENV = "GANLIB_DATA"
 QUICK_ENV = "GANLIB_QUICK"
@@ -29,13 +31,13 @@ def is_quick() -> bool:
 def budget(full: int | float, quick: int | float) -> int | float:
     """The training budget for this run: `quick` under `make test`, `full` otherwise."""
     for name, value in (("full", full), ("quick", quick)):
-        if not isinstance(value, (int, float)) or value <= 0:
-            raise ValueError(f"budget: `{name}` must be a positive number, got {value!r}")
+        validate.number(value, name, "budget", low=0, low_open=True)
     return quick if is_quick() else full
 
 
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and PyTorch so that a run can be repeated exactly."""
+    validate.integer(seed, "seed", "set_seed", low=0, high=2**63 - 1)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

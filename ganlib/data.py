@@ -19,6 +19,7 @@ import torch
 from torchvision.datasets import MNIST
 from tqdm.std import tqdm
 
+from . import validate
 from .config import data_root
 
 MNIST_FILES = [name for name, _md5 in MNIST.resources]
@@ -139,8 +140,7 @@ def load_mnist(train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
 
 def to_model_range(images: torch.Tensor) -> torch.Tensor:
     """uint8 images in [0, 255] to float vectors in [-1, 1], the range of a tanh generator."""
-    if images.dtype != torch.uint8:
-        raise TypeError(f"to_model_range: `images` must be uint8, got {images.dtype}")
+    validate.tensor(images, "images", "to_model_range", min_ndim=2, dtype="uint8", min_rows=0)
     return images.reshape(len(images), -1).float().div_(127.5).sub_(1.0)
 
 
@@ -153,10 +153,10 @@ class BatchSampler:
     """Random mini-batches from a tensor held in memory: no DataLoader, no per-sample work."""
 
     def __init__(self, data: torch.Tensor, batch_size: int, generator: torch.Generator | None = None):
-        if not isinstance(data, torch.Tensor) or data.ndim < 2 or len(data) == 0:
-            raise ValueError("BatchSampler: `data` must be a non-empty tensor [N, ...]")
-        if not isinstance(batch_size, int) or not 0 < batch_size <= len(data):
-            raise ValueError(f"BatchSampler: `batch_size` must be an int in 1..{len(data)}, got {batch_size!r}")
+        validate.tensor(data, "data", "BatchSampler", min_ndim=2, dtype="any", finite=False)
+        validate.integer(batch_size, "batch_size", "BatchSampler", high=len(data))
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"BatchSampler: `generator` must be a torch.Generator or None, got {type(generator).__name__}")
         self.data, self.batch_size, self.generator = data, batch_size, generator
         self._order = torch.empty(0, dtype=torch.long)
         self._position = 0
@@ -196,8 +196,8 @@ class ToyDistribution:
 
     def sample(self, n: int, seed: int = 0) -> torch.Tensor:
         """n points [n, 2], reproducible from `seed`."""
-        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-            raise ValueError(f"ToyDistribution.sample: `n` must be a positive int, got {n!r}")
+        validate.integer(n, "n", "ToyDistribution.sample")
+        validate.integer(seed, "seed", "ToyDistribution.sample", low=0)
         rng = torch.Generator().manual_seed(seed)
         if self.centers is None:
             return _swiss_roll(n, self.std, rng)
@@ -217,18 +217,25 @@ def _swiss_roll(n: int, std: float, rng: torch.Generator) -> torch.Tensor:
 
 def ring_of_gaussians(modes: int = 8, radius: float = 2.0, std: float = 0.02) -> ToyDistribution:
     """`modes` Gaussians evenly spaced on a circle (WGAN-GP's 8 Gaussians)."""
+    validate.integer(modes, "modes", "ring_of_gaussians", high=10_000)
+    validate.number(radius, "radius", "ring_of_gaussians", low=0, low_open=True)
+    validate.number(std, "std", "ring_of_gaussians", low=0, low_open=True)
     angles = torch.arange(modes) * (2 * math.pi / modes)
     return ToyDistribution("ring", radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1), std)
 
 
 def grid_of_gaussians(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> ToyDistribution:
     """side x side Gaussians on a square grid centred on 0 (the 25-Gaussian grid of VEEGAN and PacGAN)."""
+    validate.integer(side, "side", "grid_of_gaussians", high=100)
+    validate.number(spacing, "spacing", "grid_of_gaussians", low=0, low_open=True)
+    validate.number(std, "std", "grid_of_gaussians", low=0, low_open=True)
     coords = (torch.arange(side) - (side - 1) / 2) * spacing
     return ToyDistribution("grid", torch.cartesian_prod(coords, coords), std)
 
 
 def swiss_roll(noise: float = 0.25) -> ToyDistribution:
     """The Swiss roll of WGAN-GP: a spiral with no discrete modes."""
+    validate.number(noise, "noise", "swiss_roll", low=0)
     return ToyDistribution("swiss_roll", None, noise / SWISS_ROLL_SCALE)
 
 
@@ -237,6 +244,5 @@ TOY_DISTRIBUTIONS = {"ring": ring_of_gaussians, "grid": grid_of_gaussians, "swis
 
 def toy_distribution(name: str) -> ToyDistribution:
     """A toy distribution by name, with the standard settings."""
-    if name not in TOY_DISTRIBUTIONS:
-        raise ValueError(f"toy_distribution: `name` must be one of {sorted(TOY_DISTRIBUTIONS)}, got {name!r}")
+    validate.choice(name, "name", "toy_distribution", sorted(TOY_DISTRIBUTIONS))
     return TOY_DISTRIBUTIONS[name]()

@@ -7,18 +7,17 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-
-def _check_logits(logits: torch.Tensor, argument: str) -> None:
-    """Raise a clear error unless `logits` is a 1-D float tensor."""
-    if not isinstance(logits, torch.Tensor) or logits.ndim != 1 or not logits.is_floating_point():
-        shape = list(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise ValueError(f"`{argument}` must be a 1-D float tensor of logits [batch], got {shape}")
+from . import validate
 
 
-def _check_real_label(real_label: float) -> None:
+def _check_logits(logits: torch.Tensor, argument: str, who: str) -> None:
+    """Raise a clear error unless `logits` is a non-empty 1-D float tensor [batch] without NaN or Inf."""
+    validate.tensor(logits, argument, who, shape=("batch",))
+
+
+def _check_real_label(real_label: float, who: str) -> None:
     """The target for real samples: 1, or a little less with one-sided label smoothing."""
-    if not isinstance(real_label, (int, float)) or not 0.5 < real_label <= 1.0:
-        raise ValueError(f"`real_label` must be in (0.5, 1] (1 - label smoothing), got {real_label!r}")
+    validate.number(real_label, "real_label", who, low=0.5, high=1.0, low_open=True)
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
@@ -26,9 +25,9 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, rea
 
     With `real_label` < 1 (one-sided label smoothing) real samples are scored against that target.
     """
-    _check_logits(real_logits, "real_logits")
-    _check_logits(fake_logits, "fake_logits")
-    _check_real_label(real_label)
+    _check_logits(real_logits, "real_logits", "discriminator_loss")
+    _check_logits(fake_logits, "fake_logits", "discriminator_loss")
+    _check_real_label(real_label, "discriminator_loss")
     # log D = -softplus(-logit) and log(1 - D) = -softplus(logit)
     real_term = real_label * F.softplus(-real_logits) + (1 - real_label) * F.softplus(real_logits)
     return real_term.mean() + F.softplus(fake_logits).mean()
@@ -37,27 +36,27 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, rea
 def least_squares_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor,
                                      real_label: float = 1.0) -> torch.Tensor:
     """LSGAN (Mao et al., 2017): D's raw score is pushed to 1 on real data and to 0 on fakes."""
-    _check_logits(real_scores, "real_scores")
-    _check_logits(fake_scores, "fake_scores")
-    _check_real_label(real_label)
+    _check_logits(real_scores, "real_scores", "least_squares_discriminator_loss")
+    _check_logits(fake_scores, "fake_scores", "least_squares_discriminator_loss")
+    _check_real_label(real_label, "least_squares_discriminator_loss")
     return 0.5 * ((real_scores - real_label) ** 2).mean() + 0.5 * (fake_scores ** 2).mean()
 
 
 def saturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """The minimax generator loss: mean log(1 - D(G(z))), which G minimises."""
-    _check_logits(fake_logits, "fake_logits")
+    _check_logits(fake_logits, "fake_logits", "saturating_generator_loss")
     return -F.softplus(fake_logits).mean()
 
 
 def non_saturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """The non-saturating generator loss: mean -log D(G(z))."""
-    _check_logits(fake_logits, "fake_logits")
+    _check_logits(fake_logits, "fake_logits", "non_saturating_generator_loss")
     return F.softplus(-fake_logits).mean()
 
 
 def least_squares_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     """LSGAN's generator loss: push D's score on fakes towards the real target 1."""
-    _check_logits(fake_scores, "fake_scores")
+    _check_logits(fake_scores, "fake_scores", "least_squares_generator_loss")
     return 0.5 * ((fake_scores - 1) ** 2).mean()
 
 
@@ -71,8 +70,8 @@ def _no_label_smoothing(real_label: float, loss: str) -> None:
 def wasserstein_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor,
                             real_label: float = 1.0) -> torch.Tensor:
     """WGAN (Arjovsky et al., 2017): the critic maximises mean f(x) - mean f(G(z)), so it minimises the negative."""
-    _check_logits(real_scores, "real_scores")
-    _check_logits(fake_scores, "fake_scores")
+    _check_logits(real_scores, "real_scores", "wasserstein_critic_loss")
+    _check_logits(fake_scores, "fake_scores", "wasserstein_critic_loss")
     _no_label_smoothing(real_label, "wasserstein")
     return fake_scores.mean() - real_scores.mean()
 
@@ -80,24 +79,26 @@ def wasserstein_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor
 def hinge_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor,
                              real_label: float = 1.0) -> torch.Tensor:
     """Hinge loss (as in SN-GAN): real scores are pushed above +1 and fake scores below -1, no further."""
-    _check_logits(real_scores, "real_scores")
-    _check_logits(fake_scores, "fake_scores")
+    _check_logits(real_scores, "real_scores", "hinge_discriminator_loss")
+    _check_logits(fake_scores, "fake_scores", "hinge_discriminator_loss")
     _no_label_smoothing(real_label, "hinge")
     return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
 
 
 def critic_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     """The generator's loss against a critic (Wasserstein and hinge alike): raise the fakes' scores."""
-    _check_logits(fake_scores, "fake_scores")
+    _check_logits(fake_scores, "fake_scores", "critic_generator_loss")
     return -fake_scores.mean()
 
 
 def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor,
                      rng: torch.Generator | None = None) -> torch.Tensor:
     """WGAN-GP (Gulrajani et al., 2017): mean (||grad_x critic(x)|| - 1)^2 at random points between real and fake."""
-    if real.shape != fake.shape:
-        raise ValueError(f"gradient_penalty: `real` and `fake` must have the same shape, "
-                         f"got {list(real.shape)} and {list(fake.shape)}")
+    validate.tensor(real, "real", "gradient_penalty", min_ndim=2)
+    validate.tensor(fake, "fake", "gradient_penalty", min_ndim=2)
+    validate.same_shape(real, fake, ("real", "fake"), "gradient_penalty")
+    if not callable(critic):
+        raise TypeError(f"gradient_penalty: `critic` must be callable (a network), got {type(critic).__name__}")
     mix = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), generator=rng, device=real.device, dtype=real.dtype)
     between = (mix * real + (1 - mix) * fake.detach()).requires_grad_(True)
     # create_graph: the penalty itself is differentiated with respect to the critic's weights.
@@ -128,8 +129,7 @@ def discriminator_loss_for(g_loss: str) -> Callable[..., torch.Tensor]:
     return DISCRIMINATOR_LOSSES[g_loss]
 
 
-def generator_loss(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Look up a generator loss by name."""
-    if name not in GENERATOR_LOSSES:
-        raise ValueError(f"`g_loss` must be one of {sorted(GENERATOR_LOSSES)}, got {name!r}")
-    return GENERATOR_LOSSES[name]
+def generator_loss(g_loss: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Look up a generator loss by its name, `g_loss` (as the Trainer's option of that name)."""
+    validate.choice(g_loss, "g_loss", "generator_loss", sorted(GENERATOR_LOSSES))
+    return GENERATOR_LOSSES[g_loss]

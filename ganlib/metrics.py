@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.std import tqdm
 
+from . import validate
 from .config import data_root, set_seed
 from .data import BatchSampler, load_mnist, to_model_range
 from .models import generate
@@ -19,6 +20,16 @@ from .theory import js_divergence
 
 CLASSIFIER_FILE = "mnist_classifier.pt"
 MIN_TEST_ACCURACY = 0.99
+
+
+def check_mnist_images(images: torch.Tensor, who: str, name: str = "images") -> torch.Tensor:
+    """MNIST-shaped float images [N, 784] or [N, 1, 28, 28], returned as [N, 1, 28, 28]."""
+    validate.tensor(images, name, who, min_ndim=2)
+    if images.ndim == 2 and images.shape[1] == 784:
+        return images.reshape(-1, 1, 28, 28)
+    if images.ndim != 4 or tuple(images.shape[1:]) != (1, 28, 28):
+        raise ValueError(f"{who}: `{name}` must be [N, 784] or [N, 1, 28, 28], got {list(images.shape)}")
+    return images
 
 
 class MnistClassifier(nn.Module):
@@ -34,10 +45,7 @@ class MnistClassifier(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Penultimate features [N, 128] of images in [-1, 1], shaped [N, 784] or [N, 1, 28, 28]."""
-        if images.ndim == 2 and images.shape[1] == 784:
-            images = images.reshape(-1, 1, 28, 28)
-        if images.ndim != 4 or tuple(images.shape[1:]) != (1, 28, 28):
-            raise ValueError(f"MnistClassifier: `images` must be [N, 784] or [N, 1, 28, 28], got {list(images.shape)}")
+        images = check_mnist_images(images, "MnistClassifier")
         return self.hidden(self.conv(images))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -48,6 +56,9 @@ class MnistClassifier(nn.Module):
 @torch.no_grad()
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of images classified correctly."""
+    validate.tensor(images, "images", "accuracy", min_ndim=2)
+    validate.tensor(labels, "labels", "accuracy", ndim=1, dtype="int")
+    validate.rows_match(images, labels, ("images", "labels"), "accuracy")
     model.eval()
     predictions = torch.cat([model(chunk).argmax(1) for chunk in images.split(2000)])
     return (predictions == labels).float().mean().item()
@@ -124,10 +135,11 @@ def classifier_info() -> dict[str, float]:
 
 def classify(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Class probabilities [N, 10] and penultimate features [N, 128] of images in [-1, 1]."""
+    images = check_mnist_images(images, "classify").detach().float().cpu()
+    if images.min() < -1.001 or images.max() > 1.001:
+        raise ValueError("classify: `images` must lie in [-1, 1] (the generator's tanh range), "
+                         f"got values in [{float(images.min()):.3g}, {float(images.max()):.3g}]")
     model = load_classifier()
-    images = images.detach().float().cpu()
-    if images.numel() and (images.min() < -1.001 or images.max() > 1.001):
-        raise ValueError("classify: `images` must lie in [-1, 1] (the generator's tanh range)")
     with torch.no_grad():
         features = torch.cat([model.features(chunk) for chunk in images.split(2000)])
         return F.softmax(model.head(features), dim=1), features
@@ -135,6 +147,10 @@ def classify(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def inception_score(probs: torch.Tensor) -> float:
     """exp(E_x KL(p(y|x) || p(y))): near 10 for sharp samples spread evenly over 10 classes."""
+    validate.tensor(probs, "probs", "inception_score", ndim=2)
+    if bool((probs < 0).any()) or not torch.allclose(probs.sum(1).double(), torch.ones(1, dtype=torch.float64),
+                                                     atol=1e-3):
+        raise ValueError("inception_score: `probs` must be class probabilities: non-negative rows that sum to 1")
     probs = probs.double().clamp_min(1e-12)
     marginal = probs.mean(0, keepdim=True)
     return float(torch.exp((probs * (probs.log() - marginal.log())).sum(1).mean()))
@@ -142,6 +158,11 @@ def inception_score(probs: torch.Tensor) -> float:
 
 def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets [N, d]."""
+    for name, features in (("features_a", features_a), ("features_b", features_b)):
+        validate.tensor(features, name, "frechet_distance", ndim=2, min_rows=2)  # a covariance needs 2 rows
+    if features_a.shape[1] != features_b.shape[1]:
+        raise ValueError(f"frechet_distance: `features_a` and `features_b` must have the same feature size, "
+                         f"got {features_a.shape[1]} and {features_b.shape[1]}")
     a, b = features_a.double().numpy(), features_b.double().numpy()
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
@@ -182,6 +203,7 @@ def real_baselines(n: int = 10_000, seed: int = 0) -> dict[str, float]:
 
 def generator_metrics(n: int = 5000) -> Callable[[nn.Module], dict[str, float]]:
     """A metric function for Trainer(metric_fn=...): scores n fresh samples of the generator."""
+    validate.integer(n, "n", "generator_metrics", low=2)
     def metric_fn(generator: nn.Module) -> dict[str, float]:
         z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(1234))
         return score_samples(generate(generator, z.to(next(generator.parameters()).device)))
@@ -198,10 +220,13 @@ def mode_metrics(samples: torch.Tensor, centers: torch.Tensor, std: float, n_std
     (PacGAN's rule: 20 of 2,500 samples). `mode_i` is the percentage of samples that are
     high-quality samples of mode i.
     """
-    if samples.ndim != 2 or samples.shape[1] != 2:
-        raise ValueError(f"mode_metrics: `samples` must be [N, 2], got {list(samples.shape)}")
-    if centers is None or centers.ndim != 2 or centers.shape[1] != 2:
-        raise ValueError("mode_metrics: `centers` must be [K, 2] (this distribution has no discrete modes?)")
+    validate.tensor(samples, "samples", "mode_metrics", shape=(None, 2))
+    if centers is None:
+        raise ValueError("mode_metrics: `centers` must be [K, 2], got None (this distribution has no discrete modes)")
+    validate.tensor(centers, "centers", "mode_metrics", shape=("K", 2))
+    validate.number(std, "std", "mode_metrics", low=0, low_open=True)
+    validate.number(n_std, "n_std", "mode_metrics", low=0, low_open=True)
+    validate.number(min_fraction, "min_fraction", "mode_metrics", low=0, high=1)
     distances = torch.cdist(samples.float(), centers.float())
     nearest_distance, nearest = distances.min(dim=1)
     good = nearest_distance <= n_std * std
@@ -220,8 +245,12 @@ def grid_divergences(real: torch.Tensor, fake: torch.Tensor, bins: int = 50,
     the generator puts nothing; the numbers depend on the grid, so compare runs on the same grid.
     """
     for name, points in (("real", real), ("fake", fake)):
-        if points.ndim != 2 or points.shape[1] != 2:
-            raise ValueError(f"grid_divergences: `{name}` must be [N, 2], got {list(points.shape)}")
+        validate.tensor(points, name, "grid_divergences", shape=(None, 2))
+    validate.integer(bins, "bins", "grid_divergences", high=10_000)
+    if extent is not None and not (isinstance(extent, (tuple, list)) and len(extent) == 2 and
+                                   validate.number(extent[0], "extent", "grid_divergences") <
+                                   validate.number(extent[1], "extent", "grid_divergences")):
+        raise ValueError(f"grid_divergences: `extent` must be (low, high) with low < high, got {extent!r}")
     if extent is None:
         low, high = float(real.min()), float(real.max())
         margin = 0.1 * (high - low)
@@ -238,9 +267,12 @@ def grid_divergences(real: torch.Tensor, fake: torch.Tensor, bins: int = 50,
 def activation_gradient_norms(discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> list[float]:
     """Norm of the gradient of the critic loss, mean D(fake) - mean D(real), with respect to each hidden
     activation layer's output, from the input side to the output side (WGAN-GP's Figure 1b)."""
-    if real.shape != fake.shape:
-        raise ValueError(f"activation_gradient_norms: `real` and `fake` must have the same shape, "
-                         f"got {list(real.shape)} and {list(fake.shape)}")
+    validate.tensor(real, "real", "activation_gradient_norms", min_ndim=2)
+    validate.tensor(fake, "fake", "activation_gradient_norms", min_ndim=2)
+    validate.same_shape(real, fake, ("real", "fake"), "activation_gradient_norms")
+    if not isinstance(discriminator, nn.Module):
+        raise TypeError(f"activation_gradient_norms: `discriminator` must be an nn.Module, "
+                        f"got {type(discriminator).__name__}")
     outputs: list[torch.Tensor] = []
 
     def keep(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
@@ -269,7 +301,10 @@ def nearest_neighbours(queries: torch.Tensor, reference: torch.Tensor, chunk_siz
     Items of any shape are compared as flat vectors; a GAN that memorised its training set puts its samples
     much closer to training items than fresh real data lies.
     """
-    if queries.shape[1:] != reference.shape[1:] or not len(reference):
+    validate.tensor(queries, "queries", "nearest_neighbours", min_ndim=2)
+    validate.tensor(reference, "reference", "nearest_neighbours", min_ndim=2)
+    validate.integer(chunk_size, "chunk_size", "nearest_neighbours")
+    if queries.shape[1:] != reference.shape[1:]:
         raise ValueError(f"nearest_neighbours: `queries` {list(queries.shape)} and a non-empty `reference` "
                          f"{list(reference.shape)} must have items of the same shape")
     flat_reference = reference.reshape(len(reference), -1).float()

@@ -7,24 +7,30 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrizations
 
+from . import validate
+
 ACTIVATIONS = {"relu": lambda: nn.ReLU(), "leaky_relu": lambda: nn.LeakyReLU(0.2)}
 
 
-def _activation(name: str) -> nn.Module:
+def _activation(name: str, who: str) -> nn.Module:
     """An activation layer by name."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"`activation` must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+    validate.choice(name, "activation", who, sorted(ACTIVATIONS))
     return ACTIVATIONS[name]()
 
 
+def _check_widths(who: str, hidden: Sequence[int], **sizes: int) -> None:
+    """Layer sizes: positive ints, and `hidden` a sequence of them."""
+    for name, size in sizes.items():
+        validate.integer(size, name, who)
+    if not isinstance(hidden, (list, tuple)):
+        raise TypeError(f"{who}: `hidden` must be a list or tuple of layer widths, got {type(hidden).__name__}")
+    for width in hidden:
+        validate.integer(width, "hidden", who)
+
+
 def check_batch(x: torch.Tensor, features: int, who: str, argument: str) -> None:
-    """Raise a clear error unless `x` is a float batch [N, features]."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{who}: `{argument}` must be a tensor, got {type(x).__name__}")
-    if x.ndim != 2 or x.shape[1] != features:
-        raise ValueError(f"{who}: `{argument}` must have shape [batch, {features}], got {list(x.shape)}")
-    if not x.is_floating_point():
-        raise TypeError(f"{who}: `{argument}` must be a float tensor, got {x.dtype}")
+    """Raise a clear error unless `x` is a non-empty float batch [N, features] without NaN or Inf."""
+    validate.tensor(x, argument, who, shape=("batch", features))
 
 
 class MLPGenerator(nn.Module):
@@ -33,6 +39,9 @@ class MLPGenerator(nn.Module):
     def __init__(self, latent_dim: int = 100, hidden: Sequence[int] = (128, 256), out_dim: int = 784,
                  activation: str = "leaky_relu", batch_norm: bool = False, tanh_output: bool = True):
         super().__init__()
+        _check_widths("MLPGenerator", hidden, latent_dim=latent_dim, out_dim=out_dim)
+        validate.flag(batch_norm, "batch_norm", "MLPGenerator")
+        validate.flag(tanh_output, "tanh_output", "MLPGenerator")
         self.latent_dim, self.out_dim = latent_dim, out_dim
         layers: list[nn.Module] = []
         width = latent_dim
@@ -40,7 +49,7 @@ class MLPGenerator(nn.Module):
             layers.append(nn.Linear(width, size))
             if batch_norm:
                 layers.append(nn.BatchNorm1d(size))
-            layers.append(_activation(activation))
+            layers.append(_activation(activation, "MLPGenerator"))
             width = size
         layers.append(nn.Linear(width, out_dim))
         if tanh_output:
@@ -49,7 +58,7 @@ class MLPGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Generate one sample per row of `z`."""
-        check_batch(z, self.latent_dim, "MLPGenerator", "z (latent size)")
+        check_batch(z, self.latent_dim, "MLPGenerator", "z")
         return self.net(z)
 
 
@@ -59,8 +68,9 @@ class MLPDiscriminator(nn.Module):
     def __init__(self, in_dim: int = 784, hidden: Sequence[int] = (256, 128),
                  activation: str = "leaky_relu", dropout: float = 0.0, spectral_norm: bool = False):
         super().__init__()
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"MLPDiscriminator: `dropout` must be in [0, 1), got {dropout}")
+        _check_widths("MLPDiscriminator", hidden, in_dim=in_dim)
+        validate.number(dropout, "dropout", "MLPDiscriminator", low=0.0, high=1.0, high_open=True)
+        validate.flag(spectral_norm, "spectral_norm", "MLPDiscriminator")
         self.in_dim = in_dim
         # Spectral normalisation (Miyato et al., 2018) divides each weight matrix by an estimate of its largest
         # singular value, refined by one power iteration per training forward pass: every layer is 1-Lipschitz.
@@ -68,7 +78,7 @@ class MLPDiscriminator(nn.Module):
         layers: list[nn.Module] = []
         width = in_dim
         for size in hidden:
-            layers += [linear(width, size), _activation(activation)]
+            layers += [linear(width, size), _activation(activation, "MLPDiscriminator")]
             if dropout:
                 layers.append(nn.Dropout(dropout))
             width = size
@@ -81,24 +91,26 @@ class MLPDiscriminator(nn.Module):
         return self.net(x).squeeze(1)
 
 
-def check_labels(labels: torch.Tensor | None, n: int, n_classes: int, who: str) -> torch.Tensor:
+def check_labels(labels: torch.Tensor | None, n: int, n_classes: int, who: str, rows_of: str = "the batch") -> torch.Tensor:
     """Raise a clear error unless `labels` is an int tensor [n] of classes 0..n_classes-1."""
-    if labels is None:
-        raise ValueError(f"{who}: this network is class-conditional ({n_classes} classes): pass `labels`")
-    if not isinstance(labels, torch.Tensor) or labels.shape != (n,) or labels.is_floating_point():
-        shape = list(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
-        raise ValueError(f"{who}: `labels` must be an int tensor [{n}], got {shape}")
-    if n and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"{who}: `labels` must lie in 0..{n_classes - 1}, got {labels.min()}..{labels.max()}")
-    return labels
+    return validate.labels(labels, n, n_classes, who, rows_of=rows_of)
 
 
 def _check_image_shape(image_shape: Sequence[int], blocks: int, who: str) -> tuple[int, int]:
     """The smallest feature map, image_shape / 2**blocks, which must come out whole."""
-    height, width = image_shape
+    validate.integer(blocks, "blocks", who, high=8)
+    if not isinstance(image_shape, (list, tuple)) or len(image_shape) != 2:
+        raise ValueError(f"{who}: `image_shape` must be (height, width), got {image_shape!r}")
+    height, width = (validate.integer(size, "image_shape", who) for size in image_shape)
     if height % 2**blocks or width % 2**blocks:
         raise ValueError(f"{who}: `image_shape` {tuple(image_shape)} must be divisible by 2**blocks = {2**blocks}")
     return height // 2**blocks, width // 2**blocks
+
+
+def _check_classes(n_classes: int | None, who: str) -> None:
+    """None for an unconditional network, else at least 2 classes."""
+    if n_classes is not None:
+        validate.integer(n_classes, "n_classes", who, low=2)
 
 
 class ConvGenerator(nn.Module):
@@ -110,8 +122,10 @@ class ConvGenerator(nn.Module):
     def __init__(self, latent_dim: int = 100, image_shape: Sequence[int] = (128, 64), width: int = 32,
                  blocks: int = 5, n_classes: int | None = None):
         super().__init__()
-        self.latent_dim, self.image_shape, self.n_classes = latent_dim, tuple(image_shape), n_classes
+        _check_widths("ConvGenerator", [], latent_dim=latent_dim, width=width)
+        _check_classes(n_classes, "ConvGenerator")
         self.start = _check_image_shape(image_shape, blocks, "ConvGenerator")
+        self.latent_dim, self.image_shape, self.n_classes = latent_dim, tuple(image_shape), n_classes
         channels = [width * min(2 ** (blocks - 1 - i), 8) for i in range(blocks)]  # e.g. 256, 128, 64, 32, 32
         self.project = nn.Sequential(nn.Linear(latent_dim + (n_classes or 0), channels[0] * self.start[0] * self.start[1]),
                                      nn.BatchNorm1d(channels[0] * self.start[0] * self.start[1]), nn.ReLU())
@@ -124,9 +138,9 @@ class ConvGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Generate one image per row of `z` (of the class in `labels`, for a conditional generator)."""
-        check_batch(z, self.latent_dim, "ConvGenerator", "z (latent size)")
+        check_batch(z, self.latent_dim, "ConvGenerator", "z")
         if self.n_classes:
-            labels = check_labels(labels, len(z), self.n_classes, "ConvGenerator")
+            labels = check_labels(labels, len(z), self.n_classes, "ConvGenerator", rows_of="z")
             z = torch.cat([z, nn.functional.one_hot(labels, self.n_classes).to(z.dtype)], dim=1)
         return self.net(self.project(z).reshape(len(z), self.channels[0], *self.start))
 
@@ -141,8 +155,11 @@ class ConvDiscriminator(nn.Module):
     def __init__(self, image_shape: Sequence[int] = (128, 64), width: int = 32, blocks: int = 5,
                  spectral_norm: bool = False, n_classes: int | None = None):
         super().__init__()
-        self.image_shape, self.n_classes = tuple(image_shape), n_classes
+        _check_widths("ConvDiscriminator", [], width=width)
+        validate.flag(spectral_norm, "spectral_norm", "ConvDiscriminator")
+        _check_classes(n_classes, "ConvDiscriminator")
         end = _check_image_shape(image_shape, blocks, "ConvDiscriminator")
+        self.image_shape, self.n_classes = tuple(image_shape), n_classes
         wrap = parametrizations.spectral_norm if spectral_norm else (lambda layer: layer)
         channels = [1] + [width * min(2**i, 8) for i in range(blocks)]  # e.g. 1, 32, 64, 128, 256, 256
         layers: list[nn.Module] = []
@@ -156,13 +173,11 @@ class ConvDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Scores (logits for the cross-entropy losses), given the claimed class for a conditional critic."""
-        if x.ndim != 4 or tuple(x.shape[1:]) != (1, *self.image_shape):
-            raise ValueError(f"ConvDiscriminator: `x` must be [N, 1, {self.image_shape[0]}, {self.image_shape[1]}], "
-                             f"got {list(x.shape)}")
+        validate.tensor(x, "x", "ConvDiscriminator", shape=(None, 1, *self.image_shape))
         features = self.net(x)
         score = self.score(features).squeeze(1)
         if self.n_classes:
-            labels = check_labels(labels, len(x), self.n_classes, "ConvDiscriminator")
+            labels = check_labels(labels, len(x), self.n_classes, "ConvDiscriminator", rows_of="x")
             score = score + (self.class_embedding(labels) * features).sum(dim=1)
         return score
 
@@ -171,6 +186,15 @@ class ConvDiscriminator(nn.Module):
 def generate(generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None,
              chunk_size: int = 1024) -> torch.Tensor:
     """Samples for every row of z (and label, for a conditional generator), in eval mode and in chunks, on the CPU."""
+    if not isinstance(generator, nn.Module):
+        raise TypeError(f"generate: `generator` must be a torch network (nn.Module), got {type(generator).__name__}")
+    validate.tensor(z, "z", "generate", ndim=2)
+    validate.integer(chunk_size, "chunk_size", "generate")
+    n_classes = getattr(generator, "n_classes", None)
+    if n_classes:
+        validate.labels(labels, len(z), n_classes, "generate", rows_of="z")
+    elif labels is not None:
+        raise ValueError("generate: `labels` were given, but the generator is not class-conditional")
     was_training = generator.training
     generator.eval()
     if labels is None:

@@ -7,9 +7,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from . import validate
+
 
 def image_grid(images: torch.Tensor, ncols: int = 8, background: float = 1.0) -> np.ndarray:
     """Tile images [N, 784], [N, 1, H, W] or [N, H, W] in [-1, 1] into one [0, 1] array for imshow."""
+    validate.tensor(images, "images", "image_grid", min_ndim=2)
+    if images.ndim == 2 and images.shape[1] != 784 or images.ndim == 4 and images.shape[1] != 1 or images.ndim > 4:
+        raise ValueError(f"image_grid: `images` must be [N, 784], [N, 1, H, W] or [N, H, W], got {list(images.shape)}")
+    validate.integer(ncols, "ncols", "image_grid", high=1000)
+    validate.number(background, "background", "image_grid", low=0, high=1)
     images = images.detach().cpu()
     images = images.reshape(len(images), 28, 28) if images.ndim == 2 else images.reshape(len(images), *images.shape[-2:])
     height, width = images.shape[1:]
@@ -25,8 +32,11 @@ def image_grid(images: torch.Tensor, ncols: int = 8, background: float = 1.0) ->
 def show_spectrograms(images: torch.Tensor, title: str, captions: Sequence[str] | None = None, ncols: int = 5,
                       ax_size: float = 1.5) -> plt.Figure:
     """Spectrogram images [N, 1, bins, frames] in [-1, 1], low frequencies at the bottom, one panel each."""
-    if images.ndim != 4 or images.shape[1] != 1:
-        raise ValueError(f"show_spectrograms: `images` must be [N, 1, bins, frames], got {list(images.shape)}")
+    validate.tensor(images, "images", "show_spectrograms", shape=("N", 1, "bins", "frames"))
+    validate.integer(ncols, "ncols", "show_spectrograms", high=100)
+    if captions is not None and len(captions) < len(images):
+        raise ValueError(f"show_spectrograms: `captions` must have one caption per image ({len(images)}), "
+                         f"got {len(captions)}")
     nrows = -(-len(images) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * ax_size, nrows * ax_size * 1.25 + 0.5), squeeze=False)
     for i, ax in enumerate(axes.flat):
@@ -70,7 +80,13 @@ def show_snapshots(snapshots: Sequence[tuple[int, torch.Tensor]], title: str, n_
 
 def smooth(values: Sequence[float], window: int) -> np.ndarray:
     """Moving average, so that noisy per-step losses show their trend."""
-    values = np.asarray(values, dtype=float)
+    validate.integer(window, "window", "smooth")
+    try:
+        values = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"smooth: `values` must be a sequence of numbers ({error})") from None
+    if values.ndim != 1:
+        raise ValueError(f"smooth: `values` must be 1-D, got shape {list(values.shape)}")
     window = max(1, min(window, len(values)))
     return np.convolve(values, np.ones(window) / window, mode="valid")
 

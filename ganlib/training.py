@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from tqdm.std import tqdm
 
+from . import validate
 from .config import default_device, set_seed
 from .data import BatchSampler
 from .losses import discriminator_loss_for, generator_loss, gradient_penalty
@@ -42,29 +43,29 @@ def has_native_bfloat16(device: torch.device) -> bool:
 
 
 def _positive(name: str, value: float, kind: type = float) -> None:
-    """Raise a clear error unless `value` is a positive number of the given kind."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or \
-            value <= 0 or (kind is int and not isinstance(value, int)):
-        raise ValueError(f"Trainer: `{name}` must be a finite positive {kind.__name__}, got {value!r}")
+    """Raise a clear error unless `value` is a finite positive number (a positive int if `kind` is int)."""
+    if kind is int:
+        validate.integer(value, name, "Trainer")
+    else:
+        validate.number(value, name, "Trainer", low=0, low_open=True)
 
 
 def _check_betas(betas: tuple[float, float]) -> None:
     """Adam's betas: two numbers in [0, 1)."""
-    if not (isinstance(betas, (tuple, list)) and len(betas) == 2 and
-            all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in betas)):
+    if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
         raise ValueError(f"Trainer: `betas` must be two numbers in [0, 1), got {betas!r}")
+    for beta in betas:
+        validate.number(beta, "betas", "Trainer", low=0, high=1, high_open=True)
 
 
 def _non_negative(name: str, value: float) -> None:
     """Raise a clear error unless `value` is a finite number >= 0 (0 turns the option off)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"Trainer: `{name}` must be a finite number >= 0 (0 turns it off), got {value!r}")
+    validate.number(value, name, "Trainer", low=0)
 
 
 def _check_label_smoothing(value: float) -> None:
     """One-sided label smoothing: real samples get the target 1 - value."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 0.5:
-        raise ValueError(f"Trainer: `label_smoothing` must be in [0, 0.5), got {value!r}")
+    validate.number(value, "label_smoothing", "Trainer", low=0, high=0.5, high_open=True)
 
 
 # The hyperparameters that may change while training runs, each with its check.
@@ -107,19 +108,26 @@ class Trainer:
             LIVE_HYPERPARAMETERS[name](value)
         for name, value in (("decay_every", decay_every), ("n_fixed", n_fixed), ("log_every", log_every)):
             _positive(name, value, int)
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(f"Trainer: `optimizer` must be one of {OPTIMIZERS}, got {optimizer!r}")
-        if not 0.0 <= ema_decay < 1.0:
-            raise ValueError(f"Trainer: `ema_decay` must be in [0, 1) (0 turns averaging off), got {ema_decay!r}")
-        if not isinstance(fast, bool):
-            raise TypeError(f"Trainer: `fast` must be True or False, got {fast!r}")
+        for name, value in (("snapshot_every", snapshot_every), ("metric_every", metric_every)):
+            validate.integer(value, name, "Trainer", low=0)
+        validate.integer(seed, "seed", "Trainer", low=0, high=2**62)
+        validate.choice(optimizer, "optimizer", "Trainer", OPTIMIZERS)
+        validate.number(ema_decay, "ema_decay", "Trainer", low=0, high=1, high_open=True)
+        validate.flag(fast, "fast", "Trainer")
+        if metric_fn is not None and not callable(metric_fn):
+            raise TypeError(f"Trainer: `metric_fn` must be a function of the generator, got {type(metric_fn).__name__}")
+        for name, network in (("generator", generator), ("discriminator", discriminator)):
+            if not isinstance(network, nn.Module):
+                raise TypeError(f"Trainer: `{name}` must be a torch network (nn.Module), got {type(network).__name__}")
         if not isinstance(getattr(generator, "latent_dim", None), int):
             raise TypeError("Trainer: `generator` must have an int attribute `latent_dim` (the size of z)")
+        validate.tensor(data, "data", "Trainer", min_ndim=2)
         self.n_classes: int | None = getattr(generator, "n_classes", None)
         self._check_conditioning(generator, discriminator, data, labels)
         self.device = torch.device(device) if device is not None else default_device()
         self.generator = generator.to(self.device)
         self.discriminator = discriminator.to(self.device)
+        self._check_networks_fit(data, labels)
         self.latent_dim: int = generator.latent_dim
         self.lr_g, self.lr_d, self.betas, self.d_steps = lr_g, lr_d, betas, d_steps
         self.g_loss, self.lr_decay, self.decay_every = g_loss, lr_decay, decay_every
@@ -165,6 +173,29 @@ class Trainer:
             raise ValueError(f"Trainer: the generator is conditional on {self.n_classes} classes, so `discriminator` "
                              f"must be too (its n_classes is {getattr(discriminator, 'n_classes', None)})")
         check_labels(labels, len(data), self.n_classes, "Trainer")
+
+    @torch.no_grad()
+    def _check_networks_fit(self, data: torch.Tensor, labels: torch.Tensor | None) -> None:
+        """Score two rows of `data` and make two fakes, in eval mode (no state changes): do the shapes fit?"""
+        rows = data[:2].to(self.device)
+        classes = None if labels is None else labels[:2].to(self.device)
+        networks = (self.generator, self.discriminator)
+        modes = [network.training for network in networks]
+        try:
+            for network in networks:
+                network.eval()
+            try:
+                self._score(rows, classes)
+            except (ValueError, RuntimeError) as error:
+                raise ValueError(f"Trainer: `discriminator` cannot score rows of `data` (shape "
+                                 f"{list(data.shape)}): {str(error).splitlines()[0]}") from None
+            fakes = self._generate(torch.zeros(2, self.generator.latent_dim, device=self.device), classes)
+            if fakes.shape[1:] != data.shape[1:]:
+                raise ValueError(f"Trainer: `generator` makes samples of shape {list(fakes.shape[1:])}, but rows "
+                                 f"of `data` have shape {list(data.shape[1:])}")
+        finally:
+            for network, mode in zip(networks, modes):
+                network.train(mode)
 
     def _generate(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """G(z), or G(z, labels) for a conditional GAN."""
@@ -300,9 +331,10 @@ class Trainer:
         self._apply_hyperparameters()
         self.generator.train()
         self.discriminator.train()
-        for _ in range(self.d_steps):
-            loss_d, d_real, d_fake, score_gap = self.discriminator_step()
-        loss_g, grad_norm = self.generator_step()
+        with validate.skip_nan_scan():  # the divergence guard in _flush checks for NaN and Inf instead
+            for _ in range(self.d_steps):
+                loss_d, d_real, d_fake, score_gap = self.discriminator_step()
+            loss_g, grad_norm = self.generator_step()
         self._pending.append(torch.stack([loss_d, loss_g, d_real, d_fake, grad_norm, score_gap]))
         self.step_count += 1
         if len(self._pending) >= self.log_every:
@@ -383,6 +415,7 @@ class Trainer:
         """Train for a number of steps or of training seconds (metrics excluded), with a progress bar."""
         if (steps is None) == (seconds is None):
             raise ValueError("Trainer.train: give exactly one of `steps` or `seconds`")
+        validate.flag(progress, "progress", "Trainer.train")
         if steps is not None:
             _positive("steps", steps, int)
         else:
@@ -439,7 +472,10 @@ class Trainer:
 
         A conditional GAN makes the classes in `labels` (default: 0, 1, 2, ... cycling through the classes).
         """
-        noise = self.noise(n) if noise is None else noise
+        validate.integer(n, "n", "Trainer.sample")
+        if noise is None:
+            noise = self.noise(n)
+        validate.tensor(noise, "noise", "Trainer.sample", shape=(n, self.latent_dim))
         if self.n_classes:
             labels = torch.arange(n, device=self.device) % self.n_classes if labels is None else labels.to(self.device)
             return generate(self.sampling_generator, noise, check_labels(labels, n, self.n_classes, "Trainer.sample"))

@@ -7,6 +7,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from . import validate
 from .metrics import MnistClassifier, accuracy, fit_classifier
 
 TRANSFERABLE_PARTS = ("conv", "hidden", "head")
@@ -14,10 +15,9 @@ TRANSFERABLE_PARTS = ("conv", "hidden", "head")
 
 def balanced_subset(labels: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
     """Indices of `per_class` examples of every class, drawn at random but the same for the same seed."""
-    if labels.ndim != 1 or labels.dtype not in (torch.int64, torch.int32):
-        raise ValueError(f"balanced_subset: `labels` must be a 1-D int tensor, got {labels.dtype} {list(labels.shape)}")
-    if not isinstance(per_class, int) or per_class < 1:
-        raise ValueError(f"balanced_subset: `per_class` must be a positive int, got {per_class!r}")
+    validate.tensor(labels, "labels", "balanced_subset", ndim=1, dtype="int")
+    validate.integer(per_class, "per_class", "balanced_subset")
+    validate.integer(seed, "seed", "balanced_subset", low=0)
     rng = torch.Generator().manual_seed(seed)
     chosen = []
     for label in labels.unique().tolist():
@@ -44,7 +44,8 @@ class TransferCNN(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Penultimate features [N, 128] of one-channel images [N, 1, H, W] (H, W >= 28)."""
-        if images.ndim != 4 or images.shape[1] != 1 or min(images.shape[2:]) < 28:
+        validate.tensor(images, "images", "TransferCNN", ndim=4)
+        if images.shape[1] != 1 or min(images.shape[2:]) < 28:
             raise ValueError(f"TransferCNN: `images` must be [N, 1, H, W] with H, W >= 28, got {list(images.shape)}")
         return self.hidden(self.pool(self.conv(images)))
 
@@ -68,8 +69,14 @@ def fine_tune(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, step
               batch_size: int = 32, max_lr: float = 2e-3,
               augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> nn.Module:
     """Train every weight of `model` on a (small) labelled set for `steps` batches; returns it in eval mode."""
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"fine_tune: `steps` must be a positive int, got {steps!r}")
+    who = "fine_tune"
+    validate.tensor(images, "images", who, min_ndim=2)
+    validate.tensor(labels, "labels", who, ndim=1, dtype="int")
+    validate.rows_match(images, labels, ("images", "labels"), who)
+    validate.integer(steps, "steps", who)
+    validate.integer(seed, "seed", who, low=0)
+    validate.integer(batch_size, "batch_size", who)
+    validate.number(max_lr, "max_lr", who, low=0, low_open=True)
     torch.manual_seed(seed)
     return fit_classifier(model, images, labels, epochs=1, batch_size=min(batch_size, len(images)), seed=seed,
                           description="fine-tuning", augment=augment, max_lr=max_lr, steps=steps, progress=False)
@@ -78,6 +85,8 @@ def fine_tune(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, step
 @torch.no_grad()
 def extract_features(network: nn.Module, images: torch.Tensor, chunk_size: int = 500) -> torch.Tensor:
     """`network(images)` flattened to [N, features], in eval mode and in chunks (for frozen features)."""
+    validate.tensor(images, "images", "extract_features", min_ndim=2)
+    validate.integer(chunk_size, "chunk_size", "extract_features")
     was_training = network.training
     network.eval()
     features = torch.cat([network(chunk).flatten(1) for chunk in images.split(chunk_size)])
@@ -88,8 +97,16 @@ def extract_features(network: nn.Module, images: torch.Tensor, chunk_size: int =
 def linear_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_features: torch.Tensor,
                  test_labels: torch.Tensor, weight_decay: float = 1e-3, steps: int = 300) -> float:
     """Test accuracy of a logistic-regression classifier fitted on frozen, standardised features."""
-    if len(train_features) != len(train_labels) or len(test_features) != len(test_labels):
-        raise ValueError("linear_probe: each feature set needs exactly one label per row")
+    who = "linear_probe"
+    for split, features, labels in (("train", train_features, train_labels), ("test", test_features, test_labels)):
+        validate.tensor(features, f"{split}_features", who, ndim=2)
+        validate.tensor(labels, f"{split}_labels", who, ndim=1, dtype="int")
+        validate.rows_match(features, labels, (f"{split}_features", f"{split}_labels"), who)
+    if train_features.shape[1] != test_features.shape[1]:
+        raise ValueError(f"{who}: `train_features` and `test_features` must have the same feature size, "
+                         f"got {train_features.shape[1]} and {test_features.shape[1]}")
+    validate.number(weight_decay, "weight_decay", who, low=0)
+    validate.integer(steps, "steps", who, high=100_000)
     mean, std = train_features.mean(0), train_features.std(0).nan_to_num(1.0).clamp_min(1e-6)
     standardise = lambda x: (x - mean) / std  # noqa: E731
     n_classes = int(max(train_labels.max(), test_labels.max())) + 1

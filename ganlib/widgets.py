@@ -212,7 +212,7 @@ class TrainingDashboard:
         """A control moved in the browser: apply it now; the next step uses it."""
         try:
             self._apply(name, value)
-        except ValueError as error:
+        except (ValueError, TypeError) as error:
             self._show_message(str(error), error=True)
             return
         if name == "noise_seed" and self.state != "running":

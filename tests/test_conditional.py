@@ -26,12 +26,12 @@ def test_the_label_changes_what_a_conditional_generator_makes():
 
 
 @pytest.mark.parametrize("labels, message", [(None, "pass `labels`"), (torch.tensor([0, 1]), r"\[3\]"),
-                                             (torch.tensor([0, 1, 3]), "0..2"), (torch.zeros(3), "int tensor")])
+                                             (torch.tensor([0, 1, 3]), "0..2"), (torch.zeros(3), "integer tensor")])
 def test_conditional_networks_check_their_labels(labels, message):
     generator, critic = small_pair()
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((ValueError, TypeError), match=message):
         generator(torch.randn(3, 8), labels)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((ValueError, TypeError), match=message):
         critic(torch.zeros(3, 1, 16, 8), labels)
 
 

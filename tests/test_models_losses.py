@@ -18,7 +18,7 @@ def test_model_shapes():
 
 
 def test_latent_size_mismatch_is_named():
-    with pytest.raises(ValueError, match=r"latent size.*\[batch, 100\].*\[5, 64\]"):
+    with pytest.raises(ValueError, match=r"`z`.*\[batch, 100\].*\[5, 64\]"):
         MLPGenerator(latent_dim=100)(torch.randn(5, 64))
 
 

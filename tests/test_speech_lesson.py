@@ -62,7 +62,7 @@ def test_nearest_neighbours_finds_copies_and_measures_distance():
 def test_audio_players_embed_one_player_per_clip_and_check_captions():
     html = audio.audio_players(torch.zeros(3, 800), ["a", "b", "c"]).data
     assert html.count("<audio") == 3 and "b<br>" in html
-    with pytest.raises(ValueError, match="one caption each"):
+    with pytest.raises(ValueError, match="one caption per row"):
         audio.audio_players(torch.zeros(3, 800), ["a", "b"])
 
 

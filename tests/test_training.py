@@ -95,7 +95,7 @@ def test_train_by_seconds_counts_training_time():
                                            ("d_steps", 1.5), ("g_loss", "wasserstein?"), ("optimizer", "lbfgs"),
                                            ("ema_decay", 1.0)])
 def test_bad_hyperparameters_are_refused_by_name(option, value):
-    with pytest.raises(ValueError, match=option):
+    with pytest.raises((ValueError, TypeError), match=option):
         small_trainer(**{option: value})
 
 

@@ -23,7 +23,7 @@ def test_balanced_subset_names_what_is_wrong():
         balanced_subset(labels, 2, seed=0)
     with pytest.raises(ValueError, match="`per_class`"):
         balanced_subset(labels, 0, seed=0)
-    with pytest.raises(ValueError, match="1-D int tensor"):
+    with pytest.raises(TypeError, match="`labels` must be an integer tensor"):
         balanced_subset(labels.float(), 1, seed=0)
 
 
@@ -72,7 +72,7 @@ def test_linear_probe_separates_separable_features_and_is_at_chance_on_noise():
     assert linear_probe(features[:100], labels[:100], features[100:], labels[100:]) > 0.95
     noise = torch.randn(200, 16, generator=generator)
     assert linear_probe(noise[:100], labels[:100], noise[100:], labels[100:]) < 0.5
-    with pytest.raises(ValueError, match="one label per row"):
+    with pytest.raises(ValueError, match="`train_features` and `train_labels` must have the same number of rows"):
         linear_probe(features[:10], labels[:9], features, labels)
 
 
