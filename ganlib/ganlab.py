@@ -190,9 +190,9 @@ class ToyGanLab:
             control.value = getattr(settings, name)
         return self.dashboard
 
-    def run(self, steps: int | None = None) -> Trainer:
-        """Train headless, as pressing Start does."""
-        return self.dashboard.run(steps)
+    def run(self, steps: int | None = None, *, until_step: int | None = None) -> Trainer:
+        """Train headless, as pressing Start does (see TrainingDashboard.run)."""
+        return self.dashboard.run(steps, until_step=until_step)
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
         """Show the view; a saved notebook that has not run shows a hint instead."""
@@ -208,10 +208,13 @@ def train_toy_gan(steps: int | None = None, settings: ToyGanSettings = ToyGanSet
     return trainer.train(steps=steps, seconds=seconds, progress=False)
 
 
-def compare_over_seeds(variants: dict[str, dict], seeds: Sequence[int], steps: int | None = None, *,
+def compare_over_seeds(variants: dict[str, dict], seeds: Sequence[int], steps: int | dict[str, int] | None = None, *,
                        seconds: float | None = None, **shared_options) -> dict[str, list[Trainer]]:
     """Train every variant (ToyGanSettings fields and Trainer options, over `shared_options`) once per seed,
-    each for `steps` steps or for `seconds` of training time."""
+    each for `steps` steps (one number, or one per variant name) or for `seconds` of training time."""
+    if isinstance(steps, dict) and set(steps) != set(variants):
+        raise ValueError(f"compare_over_seeds: `steps` per variant must name exactly the variants {sorted(variants)}, "
+                         f"got {sorted(steps)}")
     runs: dict[str, list[Trainer]] = {}
     with tqdm(total=len(variants) * len(seeds), desc="toy GAN runs", file=sys.stdout, mininterval=5) as bar:
         for name, variant_options in variants.items():
@@ -222,7 +225,8 @@ def compare_over_seeds(variants: dict[str, dict], seeds: Sequence[int], steps: i
             runs[name] = []
             for seed in seeds:
                 settings_for_seed = ToyGanSettings(**{**settings, "seed": seed})
-                runs[name].append(train_toy_gan(steps, settings_for_seed, seconds=seconds, **trainer_options))
+                budget = steps[name] if isinstance(steps, dict) else steps
+                runs[name].append(train_toy_gan(budget, settings_for_seed, seconds=seconds, **trainer_options))
                 bar.update(1)
     return runs
 

@@ -22,6 +22,7 @@ from .models import check_labels, generate
 
 MetricFn = Callable[[nn.Module], dict[str, float]]
 CHECKPOINT_FORMAT = "ganlib-checkpoint-v1"
+SAMPLE_SEED_OFFSET = 1_000_003  # Trainer.sample's noise: away from the seeds training itself uses
 # d_real, d_fake: mean sigmoid of D's outputs (probabilities for the cross-entropy losses only);
 # score_gap: mean D(real) - mean D(fake) on raw outputs, the critic's Wasserstein estimate in a WGAN.
 LOGGED = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g", "score_gap")
@@ -467,14 +468,19 @@ class Trainer:
                 self.metrics.setdefault(key, []).append(value)
 
     # --- sampling and checkpoints ----------------------------------------------------
-    def sample(self, n: int, noise: torch.Tensor | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def sample(self, n: int, noise: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+               seed: int = 0) -> torch.Tensor:
         """n generated samples on the CPU, from the sampling generator in eval mode.
 
+        The noise comes from `seed` (or is given as `noise`), never from the training's random stream: asking
+        for samples twice gives the same samples and leaves training untouched, so a notebook cell can be re-run.
         A conditional GAN makes the classes in `labels` (default: 0, 1, 2, ... cycling through the classes).
         """
         validate.integer(n, "n", "Trainer.sample")
         if noise is None:
-            noise = self.noise(n)
+            validate.integer(seed, "seed", "Trainer.sample", low=0, high=2**62)
+            rng = torch.Generator(device=self.device).manual_seed(SAMPLE_SEED_OFFSET + seed)
+            noise = torch.randn(n, self.latent_dim, generator=rng, device=self.device)
         validate.tensor(noise, "noise", "Trainer.sample", shape=(n, self.latent_dim))
         if self.n_classes:
             labels = torch.arange(n, device=self.device) % self.n_classes if labels is None else labels.to(self.device)

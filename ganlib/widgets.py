@@ -19,6 +19,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from . import validate
 from .audio import SpectrogramCodec, wav_player
 from .losses import GENERATOR_LOSSES
 from .models import generate
@@ -259,8 +260,19 @@ class TrainingDashboard:
         self.state = "stopped"
         self.redraw()
 
-    def run(self, steps: int | None = None) -> Trainer:
-        """Train `steps` (default: the dashboard's) steps right here, blocking: as pressing Start, without a browser."""
+    def run(self, steps: int | None = None, *, until_step: int | None = None) -> Trainer:
+        """Train `steps` (default: the dashboard's) steps right here, blocking: as pressing Start, without a browser.
+
+        With `until_step`, train only until the trainer reaches that step, and not at all if it is there already:
+        a notebook cell that does this can be re-run without training on.
+        """
+        if until_step is not None:
+            if steps is not None:
+                raise ValueError("TrainingDashboard.run: give `steps` or `until_step`, not both")
+            validate.integer(until_step, "until_step", "TrainingDashboard.run", low=0)
+            if self.trainer.step_count >= until_step:
+                return self.trainer
+            steps = until_step - self.trainer.step_count
         steps = self.steps if steps is None else steps
         self._check_steps("steps", steps)
         if self.state == "running":

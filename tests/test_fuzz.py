@@ -295,6 +295,8 @@ CASES = [
          lambda: {"seconds": 0.01}, {"seconds": STEP}),
     Case("Trainer.sample", lambda n, noise: _small_trainer().sample(n, noise), lambda: {"n": 3, "noise": torch.randn(3, 4)},
          {"n": SIZE, "noise": Tensor(ndims=(2,), fixed=(0, 1), optional=True)}),
+    Case("Trainer.sample(seed)", lambda n, seed: _small_trainer().sample(n, seed=seed), lambda: {"n": 3, "seed": 2},
+         {"seed": Int(0, 2**62)}),
     Case("Trainer.set_fixed_noise_seed", lambda seed: _small_trainer().set_fixed_noise_seed(seed), lambda: {"seed": 5},
          {"seed": Values((-1, 2.5, "3", None, 2**64), "bad seed")}),
 ]

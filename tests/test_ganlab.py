@@ -91,3 +91,12 @@ def test_compare_over_seeds_trains_each_variant_per_seed_and_tabulates_mean_and_
     assert f"{torch.tensor(last).mean():.2f} ±" in history_table
     with pytest.raises(KeyError, match="`fid`"):
         seed_table(runs, {"fid": "FID"})
+
+
+def test_compare_over_seeds_takes_a_step_budget_per_variant():
+    from ganlib.ganlab import compare_over_seeds
+    variants = {"plain": {}, "sgd": {"optimizer": "sgd"}}
+    runs = compare_over_seeds(variants, seeds=[0], steps={"plain": 3, "sgd": 6})
+    assert runs["plain"][0].step_count == 3 and runs["sgd"][0].step_count == 6
+    with pytest.raises(ValueError, match="`steps` per variant"):
+        compare_over_seeds(variants, seeds=[0], steps={"plain": 3})

@@ -110,3 +110,13 @@ def test_nan_loss_stops_training_with_a_clear_error():
         next(iter(trainer.discriminator.parameters())).fill_(float("nan"))
     with pytest.raises(FloatingPointError, match="NaN"):
         trainer.train(steps=10, progress=False)
+
+
+def test_sampling_is_repeatable_and_leaves_training_alone():
+    trainer = small_trainer()
+    trainer.train(steps=20, progress=False)
+    rng_before = trainer.rng.get_state()
+    first = trainer.sample(16)
+    assert torch.equal(first, trainer.sample(16)), "the same call must give the same samples (re-runnable cells)"
+    assert not torch.equal(first, trainer.sample(16, seed=1))
+    assert torch.equal(trainer.rng.get_state(), rng_before), "sampling must not move the training's random stream"

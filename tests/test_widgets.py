@@ -248,3 +248,15 @@ def test_redrawing_uses_its_share_of_the_time_and_no_more():
     assert before_last - slack <= budget, details
     assert before_last + 2 * slack >= budget, ("the dashboard left its drawing budget unused", details)
     assert len(dash.redraw_costs) == dash.redraws
+
+
+def test_run_until_a_step_trains_only_up_to_it_so_a_cell_can_be_re_run():
+    dash = dashboard()
+    dash.run(until_step=6)
+    assert dash.trainer.step_count == 6
+    dash.run(until_step=6)  # a re-run of the same cell
+    assert dash.trainer.step_count == 6
+    dash.run(until_step=9)
+    assert dash.trainer.step_count == 9
+    with pytest.raises(ValueError, match="`steps` or `until_step`"):
+        dash.run(3, until_step=12)
