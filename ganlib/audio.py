@@ -16,7 +16,7 @@ import torchaudio
 from IPython.display import HTML, Audio
 
 from . import validate
-from .config import data_root, set_seed
+from .config import data_root, isolated_rng, set_seed
 from .data import DataNotFoundError, DownloadError, download_file, file_md5
 from .models import generate
 from .metrics import accuracy, fit_classifier, frechet_distance, inception_score, judge_info, load_or_train_judge
@@ -265,9 +265,15 @@ class SpectrogramCodec(torch.nn.Module):
         return torch.nn.functional.pad(images[:, 0], (0, frames - width, 0, bins - height), value=-1.0)
 
     @torch.no_grad()
-    def decode(self, spectrograms: torch.Tensor) -> torch.Tensor:
-        """Spectrograms in [-1, 1] -> waveforms [N, (frames - 1) * hop_length], with Griffin-Lim's phase estimate."""
-        return self.griffin_lim(self.magnitude(spectrograms))
+    def decode(self, spectrograms: torch.Tensor, seed: int = 0) -> torch.Tensor:
+        """Spectrograms in [-1, 1] -> waveforms [N, (frames - 1) * hop_length], with Griffin-Lim's phase estimate.
+
+        Griffin-Lim starts from a random phase, drawn from `seed`, so the same spectrogram always sounds the same.
+        """
+        validate.integer(seed, "seed", "SpectrogramCodec.decode", low=0)
+        magnitudes = self.magnitude(spectrograms)
+        with isolated_rng(seed):
+            return self.griffin_lim(magnitudes)
 
 
 def _check_magnitudes(who: str, reference: torch.Tensor, estimate: torch.Tensor) -> None:

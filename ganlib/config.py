@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +43,24 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+@contextmanager
+def isolated_rng(seed: int | None = None) -> Iterator[None]:
+    """Run a block from its own seed, then put Python's, NumPy's and PyTorch's global RNGs back as they were.
+
+    Library work that draws random numbers behind the learner's back (training a cached judge, Griffin-Lim's
+    random phase) runs inside it, so that re-running a notebook cell gives the same result every time.
+    """
+    python_state, numpy_state, torch_state = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    try:
+        if seed is not None:
+            set_seed(seed)
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        torch.set_rng_state(torch_state)
 
 
 def default_device() -> torch.device:

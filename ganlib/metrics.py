@@ -13,7 +13,7 @@ from torch import nn
 from tqdm.std import tqdm
 
 from . import validate
-from .config import data_root, set_seed
+from .config import data_root, isolated_rng, set_seed
 from .data import BatchSampler, load_mnist, to_model_range
 from .models import generate
 from .theory import js_divergence
@@ -101,11 +101,13 @@ def load_or_train_judge(file_name: str, build: Callable[[], nn.Module],
     """An evaluation network cached in the data root, or trained now, refused if its test accuracy is too low."""
     path = data_root() / file_name
     if path.exists():
-        model = build()
+        with isolated_rng():  # building the network draws initial weights that the loaded ones replace
+            model = build()
         model.load_state_dict(torch.load(path)["weights"])
         return model.eval()
     start = time.perf_counter()
-    model, test_accuracy = train()
+    with isolated_rng():
+        model, test_accuracy = train()
     if test_accuracy < min_accuracy:
         raise RuntimeError(f"the {what} reached only {test_accuracy:.4f} test accuracy "
                            f"(< {min_accuracy}); its scores would not be trustworthy")

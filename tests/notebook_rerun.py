@@ -38,6 +38,10 @@ WALL_CLOCK_GLOBALS: dict[str, set[str]] = {
 # elapsed/remaining/rate part of progress bars are masked; a progress bar is compared in its final state only.
 TIMING_NUMBER = re.compile(r"[ \t]*\d+(?:\.\d+)?(?=\s*(?:s|ms|seconds|steps/s|it/s|s/it)\b)")
 PROGRESS_TIMES = re.compile(r"\[\d+:\d\d(?::\d\d)?<[^\]]*\]")
+# Lesson 02 prints timings without a unit: ms_per_step in result dicts, the dashboard's share of time and its
+# redraw count (its redraw budget is a share of wall time), and its slowdown against the bare Trainer.
+TIMING_PHRASES = re.compile(r"(?<='ms_per_step': )\d+(?:\.\d+)?|\d+(?:\.\d+)?%(?= slower| of the dashboard's time)"
+                            r"|\d+(?= redraws? took)")
 
 FINGERPRINT_CODE = r'''
 def _rerun_fingerprint(wall_clock_name, wall_clock_globals):
@@ -160,7 +164,7 @@ def output_text(cell: nbformat.NotebookNode) -> str:
              else o.get("data", {}).get("text/plain", "") if o.output_type in ("execute_result", "display_data")
              else "" for o in cell.get("outputs", [])]
     final = "\n".join(line.rsplit("\r", 1)[-1] for line in "".join(parts).split("\n"))  # as displayed
-    return TIMING_NUMBER.sub(" <t>", PROGRESS_TIMES.sub("[<t>]", final))
+    return TIMING_PHRASES.sub("<t>", TIMING_NUMBER.sub(" <t>", PROGRESS_TIMES.sub("[<t>]", final)))
 
 
 def run_notebook(path: Path, twice: bool = False, timeout: int = CELL_TIMEOUT) -> Run:

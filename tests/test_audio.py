@@ -230,3 +230,13 @@ def test_the_griffin_lim_round_trip_barely_changes_what_the_recogniser_hears(fit
     for codec in (fitted_codec, SpectrogramCodec(n_mels=64).fit(load_fsdd("train").waveforms, load_fsdd("train").lengths)):
         round_trip = score_waveforms(codec.decode(codec.encode(waves)))
         assert round_trip["IS"] > 0.95 * real and round_trip["digits_covered"] == 10
+
+
+def test_decoding_repeats_from_its_seed_and_leaves_the_global_rng_alone(fitted_codec, fsdd_train):
+    spectrograms = fitted_codec.encode(fsdd_train.waveforms[:3])
+    torch.manual_seed(5)
+    before = torch.get_rng_state()
+    first, again = fitted_codec.decode(spectrograms), fitted_codec.decode(spectrograms)
+    assert torch.equal(first, again)  # Griffin-Lim's random starting phase is drawn from seed 0 each time
+    assert not torch.equal(first, fitted_codec.decode(spectrograms, seed=1))
+    assert torch.equal(torch.get_rng_state(), before)

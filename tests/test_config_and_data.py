@@ -65,3 +65,18 @@ def test_batch_sampler_covers_every_row_once_per_epoch():
     assert sorted(epoch.tolist()) == list(range(10))
     with pytest.raises(ValueError, match="batch_size"):
         BatchSampler(data, 0)
+
+
+def test_isolated_rng_runs_from_its_seed_and_restores_every_global_rng():
+    import random
+
+    import numpy as np
+    ganlib.set_seed(3)
+    states = random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state()
+    with ganlib.isolated_rng(seed=7):
+        inside = torch.rand(2), np.random.rand(), random.random()
+    with ganlib.isolated_rng(seed=7):
+        assert torch.equal(torch.rand(2), inside[0]) and np.random.rand() == inside[1]
+        assert random.random() == inside[2]
+    assert random.getstate() == states[0] and (np.random.get_state()[1] == states[1]).all()
+    assert torch.equal(torch.get_rng_state(), states[2])

@@ -46,3 +46,13 @@ def test_class_histogram_sees_a_missing_digit(mnist):
 def test_classify_refuses_out_of_range_images():
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         classify(torch.full((4, 784), 3.0))
+
+
+def test_loading_the_cached_judge_leaves_the_global_rng_alone(mnist):
+    from ganlib.metrics import load_classifier
+    classifier_info()  # trained and cached by now
+    load_classifier.cache_clear()
+    torch.manual_seed(11)
+    before = torch.get_rng_state()
+    load_classifier()  # builds a fresh network (random initial weights) before loading the saved ones
+    assert torch.equal(torch.get_rng_state(), before)
