@@ -10,6 +10,8 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,6 +169,23 @@ def output_text(cell: nbformat.NotebookNode) -> str:
     return TIMING_PHRASES.sub("<t>", TIMING_NUMBER.sub(" <t>", PROGRESS_TIMES.sub("[<t>]", final)))
 
 
+@contextmanager
+def quick_kernel(notebook: nbformat.NotebookNode, cwd: Path, timeout: int = CELL_TIMEOUT) -> Iterator[NotebookClient]:
+    """A client for `notebook` with a fresh quick-mode kernel of this project's interpreter, working in `cwd`."""
+    env = {**os.environ, "GANLIB_QUICK": "1"}
+    with tempfile.TemporaryDirectory() as specs:
+        spec_dir = Path(specs) / "ganlib-rerun"
+        spec_dir.mkdir()
+        (spec_dir / "kernel.json").write_text(json.dumps({
+            "argv": [str(KERNEL_PYTHON), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "ganlib test kernel", "language": "python"}))
+        km = AsyncKernelManager(kernel_name="ganlib-rerun", kernel_spec_manager=KernelSpecManager(kernel_dirs=[specs]))
+        client = NotebookClient(notebook, km=km, timeout=timeout, shutdown_kernel="immediate",
+                                resources={"metadata": {"path": str(cwd)}})
+        with client.setup_kernel(env=env, cleanup_kc=True):  # cleanup_kc: shut the kernel down afterwards
+            yield client
+
+
 def run_notebook(path: Path, twice: bool = False, timeout: int = CELL_TIMEOUT) -> Run:
     """Execute the code cells of a notebook in order in a fresh quick-mode kernel, each twice if `twice`."""
     source = nbformat.read(path, as_version=4)
@@ -176,31 +195,21 @@ def run_notebook(path: Path, twice: bool = False, timeout: int = CELL_TIMEOUT) -
     probe, finger = nbformat.v4.new_code_cell(PROBE_CODE), nbformat.v4.new_code_cell(
         FINGERPRINT_CODE % (WALL_CLOCK_NAME, wall_clock))
     work = nbformat.v4.new_notebook(cells=[probe, *cells, finger], metadata=source.metadata)
-    env = {**os.environ, "GANLIB_QUICK": "1"}
     run, start = Run(path.name, twice), time.perf_counter()
-    with tempfile.TemporaryDirectory() as specs:
-        spec_dir = Path(specs) / "ganlib-rerun"
-        spec_dir.mkdir()
-        (spec_dir / "kernel.json").write_text(json.dumps({
-            "argv": [str(KERNEL_PYTHON), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "ganlib re-run test", "language": "python"}))
-        km = AsyncKernelManager(kernel_name="ganlib-rerun", kernel_spec_manager=KernelSpecManager(kernel_dirs=[specs]))
-        client = NotebookClient(work, km=km, timeout=timeout, shutdown_kernel="immediate",
-                                resources={"metadata": {"path": str(NOTEBOOKS)}})
-        with client.setup_kernel(env=env, cleanup_kc=True):  # cleanup_kc: shut the kernel down afterwards
-            run.kernel = tuple(json.loads(client.execute_cell(probe, 0).outputs[0]["text"]))
-            for position, (index, cell) in enumerate(zip(indices, cells), start=1):
-                try:
-                    for _ in range(2 if twice else 1):
-                        run.texts.setdefault(index, []).append(output_text(client.execute_cell(cell, position)))
-                except CellExecutionError as error:
-                    run.error = f"cell {index}: {str(error).strip().splitlines()[-1]}"
-                    break
-            if not run.error:
-                text = "".join(o.get("text", "") for o in client.execute_cell(finger, len(cells) + 1).outputs
-                               if o.output_type == "stream")
-                state = json.loads(text.split("@@FINGERPRINT@@", 1)[1])
-                run.names, run.details = state["names"], state["details"]
+    with quick_kernel(work, NOTEBOOKS, timeout) as client:
+        run.kernel = tuple(json.loads(client.execute_cell(probe, 0).outputs[0]["text"]))
+        for position, (index, cell) in enumerate(zip(indices, cells), start=1):
+            try:
+                for _ in range(2 if twice else 1):
+                    run.texts.setdefault(index, []).append(output_text(client.execute_cell(cell, position)))
+            except CellExecutionError as error:
+                run.error = f"cell {index}: {str(error).strip().splitlines()[-1]}"
+                break
+        if not run.error:
+            text = "".join(o.get("text", "") for o in client.execute_cell(finger, len(cells) + 1).outputs
+                           if o.output_type == "stream")
+            state = json.loads(text.split("@@FINGERPRINT@@", 1)[1])
+            run.names, run.details = state["names"], state["details"]
     run.seconds = time.perf_counter() - start
     return run
 

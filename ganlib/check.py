@@ -1,0 +1,416 @@
+"""Checks for the lessons' exercises: each runs the learner's function and says, in plain words, what is wrong.
+
+Every exercise asks for a function; its check calls it on cases with known answers. A check either prints what
+was right or raises `CheckFailed` whose message names the problem: not done yet, a wrong shape, a flipped sign,
+a value off by how much, a missing `.detach()`. The student version of a notebook (`make student`) replaces each
+solution with `raise NotImplementedError`, which the check reports as "not done yet".
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from .config import isolated_rng
+from .losses import discriminator_loss, non_saturating_generator_loss, saturating_generator_loss
+from .metrics import inception_score
+from .theory import gaussian_density, optimal_discriminator
+
+
+class CheckFailed(AssertionError):
+    """An exercise's answer is not right yet; the message says what is wrong."""
+
+
+def _fail(exercise: str, problem: str) -> CheckFailed:
+    """The error to raise for `exercise`, with the problem in plain words."""
+    return CheckFailed(f"{exercise}: {problem}")
+
+
+def _call(exercise: str, function: Callable, *arguments: Any) -> Any:
+    """Call the learner's function, turning a stub or a crash into a message about the exercise."""
+    if not callable(function):
+        raise TypeError(f"{exercise}: pass your function itself (for example `check.x(my_function)`), "
+                        f"not {type(function).__name__}")
+    try:
+        return function(*arguments)
+    except NotImplementedError:
+        raise _fail(exercise, f"not done yet: `{getattr(function, '__name__', 'your function')}` still raises "
+                              "NotImplementedError. Replace that line with your code.") from None
+    except Exception as error:  # the learner's bug: say so, and keep the traceback
+        raise _fail(exercise, f"your function raised {type(error).__name__}: {error}") from error
+
+
+def _as_tensor(exercise: str, value: Any, what: str, shape: tuple[int, ...], nan_hint: str = "") -> torch.Tensor:
+    """The learner's result as a float64 tensor of the expected shape, or a message about what it was."""
+    if not isinstance(value, (torch.Tensor, float, int)):
+        raise _fail(exercise, f"{what} should be a tensor, got {type(value).__name__}")
+    value = torch.as_tensor(value.detach() if isinstance(value, torch.Tensor) else value, dtype=torch.float64)
+    if tuple(value.shape) != shape:
+        raise _fail(exercise, f"{what} should have shape {list(shape)}, got {list(value.shape)}")
+    if not torch.isfinite(value).all():
+        raise _fail(exercise, f"{what} contains NaN or infinite values{nan_hint}")
+    return value
+
+
+def _passed(exercise: str, detail: str) -> None:
+    """Tell the learner the exercise is right, and what that showed."""
+    print(f"{exercise}: correct. {detail}")
+
+
+# --- lesson 01 -------------------------------------------------------------------------------------------------
+def optimal_discriminator_closed_form(d_star: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """Lesson 01: d_star(x) must be D*(x) for p_data = N(0, 1) and p_g = N(2, 1), as a closed form in x."""
+    exercise = "Exercise 1 (the optimal discriminator in closed form)"
+    x = torch.linspace(-5, 7, 241, dtype=torch.float64)
+    answer = _as_tensor(exercise, _call(exercise, d_star, x), "d_star(x)", tuple(x.shape))
+    expected = optimal_discriminator(gaussian_density(x, 0.0, 1.0), gaussian_density(x, 2.0, 1.0))
+    error = (answer - expected).abs().max().item()
+    if error < 1e-6:
+        return _passed(exercise, "D*(x) = sigmoid(2 - 2x): the log-ratio of two Gaussians with equal "
+                                 "variance is linear in x, so D* is a logistic curve, 1/2 at x = 1.")
+    if (answer < 0).any() or (answer > 1).any():
+        raise _fail(exercise, f"D must be a probability, but your values span [{answer.min():.3g}, "
+                              f"{answer.max():.3g}]. Did you return the logit? D* = sigmoid(logit).")
+    if ((1 - answer) - expected).abs().max() < 1e-6:
+        raise _fail(exercise, "you returned 1 - D*: your D is high where the fakes are. D* is "
+                              "p_data / (p_data + p_g), near 1 where only real data lives (x < 0).")
+    middle = answer[(x - 1).abs().argmin()].item()
+    raise _fail(exercise, f"your D*(x) is off by up to {error:.3g} (D*(1) should be 0.5, yours is {middle:.4g}). "
+                          "Write log p_data(x) - log p_g(x) out: the x² terms cancel.")
+
+
+def non_saturating_loss(loss: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """Lesson 01: loss(fake_logits) must be mean -log D(G(z)) from logits, exact even for very negative logits."""
+    exercise = "Exercise 2 (the non-saturating generator loss)"
+    logits = torch.tensor([-3.0, -1.0, 0.0, 0.5, 2.0], dtype=torch.float64, requires_grad=True)
+    value = _call(exercise, loss, logits)
+    if isinstance(value, torch.Tensor) and value.numel() == len(logits) and value.ndim == 1:
+        raise _fail(exercise, "return one number, the mean over the batch, not one loss per sample")
+    value = _as_tensor(exercise, value, "the loss", ())
+    expected = non_saturating_generator_loss(logits.detach()).item()
+    if not math.isclose(value.item(), expected, rel_tol=1e-6):
+        raise _fail(exercise, _non_saturating_mistake(value.item(), expected, logits.detach(), len(logits)))
+    _gradient_flows(exercise, loss, logits)
+    extreme = float(_call(exercise, loss, torch.tensor([-200.0, 0.0])))
+    if not math.isfinite(extreme) or abs(extreme - 100.3466) > 1e-3:
+        raise _fail(exercise, "at a logit of -200 (a fake D is sure about) your loss is not 100.35 = (200 + log 2) / 2: "
+                              "log(sigmoid(-200)) underflows to log(0). Use F.logsigmoid or F.softplus(-logit).")
+    _passed(exercise, "mean softplus(-logit) = -log D(G(z)), exact from logits, with a gradient that "
+                      "is largest where the generator is worst.")
+
+
+def _non_saturating_mistake(value: float, expected: float, logits: torch.Tensor, n: int) -> str:
+    """Name the usual wrong versions of the non-saturating loss."""
+    if math.isclose(value, -expected, rel_tol=1e-6):
+        return "the sign is flipped: the generator minimises -log D(G(z)), which goes down as D believes the fakes"
+    if math.isclose(value, saturating_generator_loss(logits).item(), rel_tol=1e-6):
+        return "that is the saturating loss log(1 - D(G(z))); the non-saturating one is -log D(G(z))"
+    if math.isclose(value, expected * n, rel_tol=1e-6):
+        return f"your value is the sum over the batch ({n} times the mean); return the mean"
+    return f"for logits {logits.tolist()} the loss is {expected:.4f}, yours is {value:.4f}"
+
+
+def _gradient_flows(exercise: str, loss: Callable, logits: torch.Tensor) -> None:
+    """The loss must be differentiable with respect to the logits, with the right gradient."""
+    value = loss(logits)
+    if not isinstance(value, torch.Tensor) or not value.requires_grad:
+        raise _fail(exercise, "no gradient reaches the logits: build the loss from torch operations on `fake_logits` "
+                              "(no .item(), .detach() or NumPy in between)")
+    (gradient,) = torch.autograd.grad(value, logits)
+    expected = -(1 - torch.sigmoid(logits.detach())) / len(logits)
+    if not torch.allclose(gradient, expected, atol=1e-9):
+        raise _fail(exercise, "the value is right but the gradient is not -(1 - D) / batch: is something detached?")
+
+
+def value_against_optimal_discriminator(value: Callable[[torch.Tensor, torch.Tensor, float], float]) -> None:
+    """Lesson 01: value(p_data, p_g, dx) must be V(D*, G) = ∫ p_data log D* + p_g log(1 - D*) dx on a grid."""
+    exercise = "Exercise 3 (the value against the optimal discriminator)"
+    x = torch.linspace(-6, 8, 2801, dtype=torch.float64)
+    dx = float(x[1] - x[0])
+    uniform = lambda low: ((x >= low) & (x < low + 1)).double()  # noqa: E731 (density 1 on [low, low + 1))
+    cases = {"p_data = N(0, 1), p_g = N(2, 0.7²)": (gaussian_density(x, 0, 1), gaussian_density(x, 2, 0.7)),
+             "a perfect generator, p_g = p_data = N(0, 1)": (gaussian_density(x, 0, 1), gaussian_density(x, 0, 1)),
+             "two uniform densities that half overlap (zero elsewhere)": (uniform(0.0), uniform(0.5))}
+    for name, (p_data, p_g) in cases.items():
+        answer = _as_tensor(exercise, _call(exercise, value, p_data.clone(), p_g.clone(), dx), f"V for {name}", (),
+                            nan_hint=". Two traps: where a density is 0 its term is 0, but 0 × log 0 is NaN; and "
+                                     "far in the tails D* rounds to exactly 0 or 1, so log D* or log(1 - D*) is "
+                                     "-inf. Write p log D* = p log p - p log(p_data + p_g) and use torch.xlogy(a, b)"
+                                     ", which is a log b with 0 log 0 = 0.").item()
+        total = p_data + p_g
+        expected = float((torch.xlogy(p_data, p_data) - torch.xlogy(p_data, total)
+                          + torch.xlogy(p_g, p_g) - torch.xlogy(p_g, total)).sum() * dx)
+        if not math.isclose(answer, expected, rel_tol=1e-4, abs_tol=1e-6):
+            raise _fail(exercise, f"for {name} V(D*, G) is {expected:.4f}, yours is {answer:.4f}."
+                                  + _value_hint(answer, expected, dx))
+    _passed(exercise, f"a perfect generator gets V = -log 4 = {-math.log(4):.4f}, the minimum: D* is 1/2 "
+                      "everywhere, and every other generator gets more.")
+
+
+def _value_hint(answer: float, expected: float, dx: float) -> str:
+    """Name the usual mistakes in integrating V on a grid."""
+    if math.isclose(answer, expected / dx, rel_tol=1e-4):
+        return f" Yours is the plain sum, 1/dx = {1 / dx:.0f} times too large: multiply by dx."
+    if math.isclose(answer, -expected, rel_tol=1e-4):
+        return " The sign is flipped: V is a sum of logs of probabilities, so it is never positive."
+    return " V(D*, G) = ∫ p_data log D* + p_g log(1 - D*) dx with D* = p_data / (p_data + p_g)."
+
+
+# --- lesson 02 -------------------------------------------------------------------------------------------------
+def inception_score_by_hand(score: Callable[[torch.Tensor], float]) -> None:
+    """Lesson 02: score(probs) must be exp(mean KL(p(y|x) || p(y))) for class probabilities [N, classes]."""
+    exercise = "Exercise 1 (the Inception Score by hand)"
+    one_hot = torch.eye(10, dtype=torch.float64)
+    generator = torch.Generator().manual_seed(0)
+    cases = {"one clear digit, always the same": one_hot[[3] * 100],
+             "ten clear digits, equally often": one_hot.repeat(10, 1),
+             "unsure predictions": torch.softmax(torch.randn(200, 10, generator=generator, dtype=torch.float64), 1),
+             "five digits, fairly sure": torch.softmax(4 * one_hot[torch.arange(300) % 5]
+                                                       + torch.randn(300, 10, generator=generator), 1)}
+    for name, probs in cases.items():
+        answer = _as_tensor(exercise, _call(exercise, score, probs.clone()), f"the score of {name}", (),
+                            nan_hint=": 0 × log 0 gives NaN where a class has probability 0, though its term is 0. "
+                                     "Clamp the probabilities (probs.clamp_min(1e-12)) before taking logs.")
+        expected = inception_score(probs)
+        if not math.isclose(answer.item(), expected, rel_tol=1e-4, abs_tol=1e-6):
+            raise _fail(exercise, _inception_mistake(name, answer.item(), expected, probs))
+    _passed(exercise, "one digit scores 1 (p(y|x) = p(y), nothing to learn from x), ten equal clear digits score "
+                      "10 (the number of classes), everything else lies in between.")
+
+
+def _inception_mistake(case: str, answer: float, expected: float, probs: torch.Tensor) -> str:
+    """Name the usual wrong versions of the Inception Score."""
+    probs = probs.clamp_min(1e-12)
+    marginal = probs.mean(0, keepdim=True)
+    reversed_kl = float(torch.exp((marginal * (marginal.log() - probs.log())).sum(1).mean()))
+    hint = ""
+    if math.isclose(answer, math.log(expected), rel_tol=1e-4, abs_tol=1e-6):
+        hint = " Your value is the log of the score: take exp of the mean KL."
+    elif math.isclose(answer, reversed_kl, rel_tol=1e-3):
+        hint = " The KL is the wrong way round: it is KL(p(y|x) || p(y)), each sample's prediction first."
+    elif answer < 1 - 1e-6:
+        hint = " An IS is never below 1, because a KL divergence is never negative."
+    return f"for {case} the score is {expected:.4f}, yours is {answer:.4f}.{hint}"
+
+
+def discriminator_step_loss(step_loss: Callable[..., torch.Tensor]) -> None:
+    """Lesson 02: step_loss(discriminator, generator, real, z, real_label) must be D's cross-entropy with one-sided
+    label smoothing (real samples against `real_label`, fakes against 0), the fakes detached from the generator."""
+    exercise = "Exercise 2 (the discriminator's loss with label smoothing, and the .detach())"
+    with isolated_rng(0):  # the learner's global RNG is left as it was
+        generator = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh())
+        discriminator = torch.nn.Sequential(torch.nn.Linear(8, 1), torch.nn.Flatten(0))
+        real, z = torch.randn(16, 8), torch.randn(16, 4)
+    with torch.no_grad():
+        real_logits, fake_logits = discriminator(real), discriminator(generator(z))
+    for real_label in (1.0, 0.9):
+        loss = _call(exercise, step_loss, discriminator, generator, real, z, real_label)
+        value = _as_tensor(exercise, loss, "the loss", ()).item()
+        expected = discriminator_loss(real_logits, fake_logits, real_label).item()
+        if not math.isclose(value, expected, rel_tol=1e-5):
+            raise _fail(exercise, _discriminator_mistake(value, expected, real_logits, fake_logits, real_label))
+    if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
+        raise _fail(exercise, "no gradient reaches the discriminator: keep the loss a tensor (no .item())")
+    loss.backward()
+    if any(p.grad is not None and p.grad.abs().sum() > 0 for p in generator.parameters()):
+        raise _fail(exercise, "gradients reached the generator: its parameters got a .grad from D's loss. "
+                              "Call .detach() on the fakes, so that D's step neither updates nor charges G.")
+    _passed(exercise, "real samples are scored against the smoothed label, fakes against 0, and the fakes are "
+                      "detached, so D's backward pass stops at them and G is untouched.")
+
+
+def _discriminator_mistake(value: float, expected: float, real_logits: torch.Tensor, fake_logits: torch.Tensor,
+                           real_label: float) -> str:
+    """Name the usual wrong versions of the discriminator's loss."""
+    bce = F.binary_cross_entropy_with_logits
+    versions = {
+        "real and fake are swapped: D should call real samples real (the label) and fakes 0":
+            discriminator_loss(fake_logits, real_logits, real_label).item(),
+        "the smoothing is two-sided: only the real samples' target moves from 1 to real_label; fakes stay at 0":
+            (bce(real_logits, torch.full_like(real_logits, real_label))
+             + bce(fake_logits, torch.full_like(fake_logits, 1 - real_label))).item(),
+        "the label is ignored: with real_label < 1, real samples are scored against real_label, not 1":
+            discriminator_loss(real_logits, fake_logits).item()}
+    for problem, wrong in versions.items():
+        if math.isclose(value, wrong, rel_tol=1e-5) and not math.isclose(wrong, expected, rel_tol=1e-5):
+            return problem
+    return (f"with real_label={real_label} the loss should be {expected:.4f} (the BCE of D's logits on real "
+            f"samples against real_label plus on fakes against 0, each averaged), yours is {value:.4f}")
+
+
+# --- lesson 03 -------------------------------------------------------------------------------------------------
+def high_quality_share(share: Callable[[float], float]) -> None:
+    """Lesson 03: share(k) must be the fraction of a 2-D isotropic Gaussian within k standard deviations."""
+    exercise = "Exercise 1 (the share of high-quality samples of a perfect generator)"
+    for k in (1.0, 2.0, 3.0):
+        answer = _as_tensor(exercise, _call(exercise, share, k), f"share({k:g})", ()).item()
+        expected = 1 - math.exp(-k * k / 2)
+        if math.isclose(answer, expected, rel_tol=1e-6):
+            continue
+        one_dimensional = math.erf(k / math.sqrt(2))
+        if math.isclose(answer, 100 * expected, rel_tol=1e-6):
+            raise _fail(exercise, "return a fraction between 0 and 1, not a percentage")
+        if math.isclose(answer, one_dimensional, rel_tol=1e-4):
+            raise _fail(exercise, f"{answer:.4f} for k = {k:g} is the share within k σ on a line (1-D). In 2-D, "
+                                  "r² / σ² is χ² with 2 degrees of freedom, whose CDF is 1 - exp(-t / 2).")
+        if math.isclose(answer, 1 - expected, rel_tol=1e-6):
+            raise _fail(exercise, "that is the share *outside* k σ; the question asks for the share inside")
+        raise _fail(exercise, f"for k = {k:g} the share is {expected:.4f}, yours is {answer:.4f}")
+    _passed(exercise, f"within 3 σ lies {1 - math.exp(-4.5):.2%} of a 2-D Gaussian, less than the 99.73% on a "
+                      "line: a second dimension gives a sample two chances to stray.")
+
+
+# --- lesson 04 -------------------------------------------------------------------------------------------------
+def gradient_penalty_by_hand(penalty: Callable[..., torch.Tensor]) -> None:
+    """Lesson 04: penalty(critic, real, fake) must be WGAN-GP's mean (||∇ critic(x̂)|| - 1)² over a batch, at
+    x̂ = ε real + (1 - ε) fake with ε ~ U(0, 1) drawn per sample, differentiable with respect to the critic."""
+    exercise = "Exercise 1 (the gradient penalty)"
+    with isolated_rng(0):  # the learner's global RNG is left as it was
+        critic = torch.nn.Sequential(torch.nn.Linear(4, 1, bias=False), torch.nn.Flatten(0))
+        with torch.no_grad():
+            critic[0].weight.copy_(torch.tensor([[0.6, 0.8, 1.2, 0.0]]))  # |w| = 1.562, the same gradient everywhere
+        real, fake = torch.randn(64, 4), torch.randn(64, 4)
+        value = _call(exercise, penalty, critic, real, fake)
+    _linear_critic_penalty(exercise, value, critic[0].weight, len(real))
+    bowl = lambda x: 0.5 * (x ** 2).sum(1)  # noqa: E731 (its gradient at x is x itself)
+    with isolated_rng(1):
+        directions = torch.nn.functional.normalize(torch.randn(4000, 4), dim=1)
+        values = [_as_tensor(exercise, _call(exercise, penalty, bowl, directions, 3 * directions), "the penalty",
+                             ()).item() for _ in range(3)]
+    _interpolation_mistake(exercise, values)
+    _passed(exercise, "a critic with a constant gradient w is charged (|w| - 1)² wherever x̂ falls, and random "
+                      "points between real and fake samples cover the space the critic must keep 1-Lipschitz.")
+
+
+def _linear_critic_penalty(exercise: str, value: Any, weight: torch.Tensor, n: int) -> None:
+    """For the critic f(x) = w·x the penalty is (|w| - 1)² exactly, and it must reach w's gradient."""
+    answer = _as_tensor(exercise, value, "the penalty", ()).item()
+    norm = float(weight.detach().norm())
+    if not math.isclose(answer, (norm - 1) ** 2, rel_tol=1e-4):
+        known = {(norm ** 2 - 1) ** 2: "you used the squared norm |∇f|² where WGAN-GP takes the norm |∇f|",
+                 norm ** 2: "the penalty is (|∇f| - 1)², not |∇f|²: it pulls the norm towards 1, not 0",
+                 n * (norm - 1) ** 2: "you summed over the batch: take the mean",
+                 (norm * math.sqrt(n) - 1) ** 2: "take each sample's gradient norm (over dim 1), then the mean; "
+                                                 "not one norm over the whole batch"}
+        problem = next((text for wrong, text in known.items() if math.isclose(answer, wrong, rel_tol=1e-4)),
+                       f"for a linear critic f(x) = w·x with |w| = {norm:.3f} the penalty is (|w| - 1)² = "
+                       f"{(norm - 1) ** 2:.4f}, yours is {answer:.4f}")
+        raise _fail(exercise, problem)
+    if not isinstance(value, torch.Tensor) or not value.requires_grad:
+        raise _fail(exercise, "no gradient reaches the critic's weights, so the penalty cannot train the critic: "
+                              "call torch.autograd.grad(..., create_graph=True) and keep the result a tensor")
+    (gradient,) = torch.autograd.grad(value, weight)
+    if gradient.abs().sum() == 0:
+        raise _fail(exercise, "the penalty's gradient with respect to the critic's weights is zero: "
+                              "use create_graph=True in torch.autograd.grad")
+
+
+def _interpolation_mistake(exercise: str, values: list[float]) -> None:
+    """For f(x) = |x|²/2, real x = u and fake x = 3u (unit u), the penalty is E[(2ε)²] = 4/3 with ε ~ U(0, 1)."""
+    expected = 4 / 3  # the mean of 4000 samples has a standard deviation of 0.019
+    if all(abs(value - expected) < 0.1 for value in values):
+        return
+    shown = ", ".join(f"{value:.3f}" for value in values)
+    if all(abs(value) < 1e-6 for value in values):
+        problem = "you evaluated the gradient at the real samples only"
+    elif all(abs(value - 4) < 1e-4 for value in values):
+        problem = "you evaluated the gradient at the fake samples only"
+    elif all(abs(value - 1) < 1e-4 for value in values):
+        problem = "ε must be random, not fixed at 0.5"
+    elif max(values) > 100:
+        problem = "take each sample's gradient norm (over dim 1), then the mean; not one norm over the whole batch"
+    else:
+        problem = "draw ε ~ U(0, 1) once per sample (torch.rand(batch, 1)), not once for the whole batch"
+    raise _fail(exercise, f"{problem}. Test: f(x) = |x|²/2, real points u and fakes 3u on the unit sphere, where "
+                          f"the penalty averages (2ε)² to 4/3 = 1.333; three calls gave {shown}.")
+
+
+# --- lesson 05 -------------------------------------------------------------------------------------------------
+def image_to_magnitude(invert: Callable[..., torch.Tensor]) -> None:
+    """Lesson 05: invert(images, mean, std, clip_std) must undo the codec's normalisation: STFT magnitudes."""
+    exercise = "Exercise 2 (from the GAN's image back to STFT magnitudes)"
+    with isolated_rng(0):
+        images = torch.rand(2, 129, 65) * 2 - 1
+        mean, std = torch.randn(129, 1) - 3, torch.rand(129, 1) + 0.5
+    clip_std = 3.0
+    answer = _as_tensor(exercise, _call(exercise, invert, images.clone(), mean, std, clip_std), "the magnitudes",
+                        tuple(images.shape))
+    expected = (torch.exp(images * clip_std * std + mean) - 1e-6).clamp_min(0).double()
+    if torch.allclose(answer, expected, rtol=1e-4, atol=1e-5):
+        return _passed(exercise, "exp(x · clip_std · std + mean) - 1e-6 undoes each step of the encoding in "
+                                 "reverse order; only what the clipping cut off is lost.")
+    log_space = (images * clip_std * std + mean).double()
+    versions = {"your values are still logarithms: take exp at the end (and subtract the 1e-6 added before the log)":
+                log_space,
+                "multiply by clip_std first: the encoder divided the clipped values by clip_std to reach [-1, 1]":
+                torch.exp(images * std + mean).double() - 1e-6,
+                "undo the standardisation as x · std + mean; you divided where the encoder multiplied, or the reverse":
+                torch.exp((images * clip_std - mean) / std).double() - 1e-6}
+    for problem, wrong in versions.items():
+        if torch.allclose(answer, wrong, rtol=1e-4, atol=1e-5):
+            raise _fail(exercise, problem)
+    worst = ((answer - expected).abs() / expected.abs().clamp_min(1e-6)).max().item()
+    raise _fail(exercise, f"your magnitudes differ from the codec's by up to {worst:.1%}: undo the four encoding "
+                          "steps in reverse order (× clip_std, × std + mean, exp, - 1e-6)")
+
+
+# --- lesson 06 -------------------------------------------------------------------------------------------------
+def balanced_subset_by_hand(subset: Callable[[torch.Tensor, int, int], torch.Tensor]) -> None:
+    """Lesson 06: subset(labels, per_class, seed) must pick per_class distinct indices of each class, the same for
+    the same seed, from its own random generator, and refuse a class that is too small."""
+    exercise = "Exercise 2 (a few-label subset for a fair experiment)"
+    labels = torch.arange(10).repeat_interleave(30)[torch.randperm(300, generator=torch.Generator().manual_seed(0))]
+    for per_class in (1, 3, 10):
+        _check_subset(exercise, _subset_without_side_effects(exercise, subset, labels, per_class, 0), labels, per_class)
+    same = [_subset_without_side_effects(exercise, subset, labels, 3, 7) for _ in range(2)]
+    if not torch.equal(same[0].sort().values, same[1].sort().values):
+        raise _fail(exercise, "two calls with seed 7 chose different examples: draw from "
+                              "torch.Generator().manual_seed(seed), so that a seed names one subset")
+    other = _subset_without_side_effects(exercise, subset, labels, 3, 8)
+    if torch.equal(same[0].sort().values, other.sort().values):
+        raise _fail(exercise, "seeds 7 and 8 chose the same examples: the seed must change the draw")
+    try:
+        with isolated_rng():
+            subset(labels, 31, 0)
+    except ValueError:
+        pass
+    except Exception as error:
+        raise _fail(exercise, f"asking for 31 examples of classes that have 30 raised {type(error).__name__}; "
+                              "raise ValueError with a message that names the class") from error
+    else:
+        raise _fail(exercise, "asking for 31 examples of classes that have 30 must raise ValueError, not "
+                              "quietly return fewer (or repeated) examples")
+    _passed(exercise, "every class gets the same number of distinct examples, and the seed alone decides which: "
+                      "a few-label result can be repeated, and averaged over seeds.")
+
+
+def _subset_without_side_effects(exercise: str, subset: Callable, labels: torch.Tensor, per_class: int,
+                                 seed: int) -> torch.Tensor:
+    """Call the learner's function and refuse one that re-seeds or draws from the global random generator."""
+    with isolated_rng(123):
+        before = torch.get_rng_state()
+        chosen = _call(exercise, subset, labels, per_class, seed)
+        touched = not torch.equal(torch.get_rng_state(), before)
+    if touched:
+        raise _fail(exercise, "your function changed the global random generator (torch.manual_seed, or torch.rand "
+                              "without a generator): give it its own, torch.Generator().manual_seed(seed), so the "
+                              "rest of the notebook draws the same numbers whatever subsets you take")
+    if not isinstance(chosen, torch.Tensor) or chosen.dtype not in (torch.int64, torch.int32) or chosen.ndim != 1:
+        raise _fail(exercise, "return a 1-D tensor of integer indices into `labels`")
+    return chosen
+
+
+def _check_subset(exercise: str, chosen: torch.Tensor, labels: torch.Tensor, per_class: int) -> None:
+    """Distinct, valid indices with exactly per_class of each class."""
+    if len(chosen) and (chosen.min() < 0 or chosen.max() >= len(labels)):
+        raise _fail(exercise, f"indices must lie in [0, {len(labels) - 1}]")
+    if len(chosen.unique()) < len(chosen):
+        raise _fail(exercise, "some examples were chosen twice: draw without replacement (torch.randperm)")
+    counts = torch.bincount(labels[chosen], minlength=10)
+    wrong = [(digit, int(count)) for digit, count in enumerate(counts) if count != per_class]
+    if wrong:
+        digit, count = wrong[0]
+        raise _fail(exercise, f"with per_class={per_class}, class {digit} got {count} examples; every class must get "
+                              f"exactly {per_class}")

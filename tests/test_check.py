@@ -1,0 +1,244 @@
+"""ganlib.check: each exercise's check passes the solution, and names the problem in the usual wrong answers."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ganlib import check
+from ganlib.check import CheckFailed
+
+
+def stub(*arguments):
+    """What `make student` leaves in place of a solution."""
+    raise NotImplementedError()
+
+
+def fails_with(check_function, answer, *phrases: str) -> str:
+    """Run a check on a wrong answer; it must raise CheckFailed whose message holds every phrase."""
+    with pytest.raises(CheckFailed) as failure:
+        check_function(answer)
+    message = str(failure.value)
+    for phrase in phrases:
+        assert phrase in message, f"{phrase!r} not in {message!r}"
+    return message
+
+
+EVERY_CHECK = [check.optimal_discriminator_closed_form, check.non_saturating_loss,
+               check.value_against_optimal_discriminator, check.inception_score_by_hand, check.discriminator_step_loss,
+               check.high_quality_share, check.gradient_penalty_by_hand, check.image_to_magnitude,
+               check.balanced_subset_by_hand]
+
+
+@pytest.mark.parametrize("check_function", EVERY_CHECK)
+def test_every_check_says_not_done_yet_on_the_stub(check_function):
+    fails_with(check_function, stub, "not done yet", "`stub` still raises NotImplementedError")
+    with pytest.raises(TypeError, match="pass your function itself"):
+        check_function(0.5)
+
+
+def test_optimal_discriminator_check(capsys):
+    check.optimal_discriminator_closed_form(lambda x: torch.sigmoid(2 - 2 * x))
+    assert "correct" in capsys.readouterr().out
+    fails_with(check.optimal_discriminator_closed_form, lambda x: torch.sigmoid(2 * x - 2), "1 - D*")
+    fails_with(check.optimal_discriminator_closed_form, lambda x: 2 - 2 * x, "probability", "logit")
+    fails_with(check.optimal_discriminator_closed_form, lambda x: torch.sigmoid(1 - x), "off by", "D*(1) should be 0.5")
+    fails_with(check.optimal_discriminator_closed_form, lambda x: torch.sigmoid(2 - 2 * x).mean(), "shape")
+    fails_with(check.optimal_discriminator_closed_form, lambda x: x / 0, "NaN or infinite")
+    fails_with(check.optimal_discriminator_closed_form, lambda x: x.foo(), "raised AttributeError")
+
+
+def test_non_saturating_loss_check(capsys):
+    check.non_saturating_loss(lambda logits: F.softplus(-logits).mean())
+    check.non_saturating_loss(lambda logits: -F.logsigmoid(logits).mean())
+    assert capsys.readouterr().out.count("correct") == 2
+    fails_with(check.non_saturating_loss, lambda logits: F.logsigmoid(logits).mean(), "sign is flipped")
+    fails_with(check.non_saturating_loss, lambda logits: -F.softplus(logits).mean(), "saturating loss")
+    fails_with(check.non_saturating_loss, lambda logits: F.softplus(-logits).sum(), "sum over the batch")
+    fails_with(check.non_saturating_loss, lambda logits: F.softplus(-logits), "the mean over the batch")
+    fails_with(check.non_saturating_loss, lambda logits: -torch.log(torch.sigmoid(logits)).mean(), "underflows")
+    fails_with(check.non_saturating_loss, lambda logits: torch.tensor(F.softplus(-logits).mean().item()),
+               "no gradient reaches")
+    fails_with(check.non_saturating_loss, lambda logits: F.softplus(-logits).mean() + 0.1, "yours is")
+
+
+def value_solution(p_data, p_g, dx):
+    """V(D*, G) on a grid, each p log D* written as p log p - p log(p_data + p_g), with 0 log 0 = 0."""
+    total = p_data + p_g
+    return float((torch.xlogy(p_data, p_data) - torch.xlogy(p_data, total)
+                  + torch.xlogy(p_g, p_g) - torch.xlogy(p_g, total)).sum() * dx)
+
+
+def test_value_against_optimal_discriminator_check(capsys):
+    check.value_against_optimal_discriminator(value_solution)
+    assert "-log 4" in capsys.readouterr().out
+    fails_with(check.value_against_optimal_discriminator, lambda p, q, dx: value_solution(p, q, dx) / dx,
+               "multiply by dx")
+    fails_with(check.value_against_optimal_discriminator, lambda p, q, dx: -value_solution(p, q, dx), "sign")
+
+    def naive(p_data, p_g, dx):
+        d_star = p_data / (p_data + p_g)
+        return float((p_data * torch.log(d_star) + p_g * torch.log(1 - d_star)).sum() * dx)
+    fails_with(check.value_against_optimal_discriminator, naive, "NaN", "torch.xlogy")
+
+    def xlogy_of_d_star(p_data, p_g, dx):  # 0 log 0 handled, but D* rounds to 1 in the tails
+        d_star = torch.nan_to_num(p_data / (p_data + p_g), nan=0.5)
+        return float((torch.xlogy(p_data, d_star) + torch.xlogy(p_g, 1 - d_star)).sum() * dx)
+    fails_with(check.value_against_optimal_discriminator, xlogy_of_d_star, "rounds to exactly 0 or 1")
+    fails_with(check.value_against_optimal_discriminator, lambda p, q, dx: value_solution(p, q, dx) + 0.01,
+               "yours is")
+
+
+def inception_score_solution(probs):
+    """exp of the mean KL between each p(y|x) and the marginal p(y)."""
+    probs = probs.clamp_min(1e-12)
+    marginal = probs.mean(0, keepdim=True)
+    return torch.exp((probs * (probs.log() - marginal.log())).sum(1).mean())
+
+
+def test_inception_score_check(capsys):
+    check.inception_score_by_hand(inception_score_solution)
+    check.inception_score_by_hand(lambda probs: float(inception_score_solution(probs)))
+    assert capsys.readouterr().out.count("correct") == 2
+    fails_with(check.inception_score_by_hand, lambda probs: inception_score_solution(probs).log(), "log of the score")
+    def reversed_kl(probs):
+        probs = probs.clamp_min(1e-12)
+        return torch.exp((probs.mean(0) * (probs.mean(0).log() - probs.log())).sum(1).mean())
+    fails_with(check.inception_score_by_hand, reversed_kl, "wrong way round")
+    fails_with(check.inception_score_by_hand, lambda probs: 0.5 * inception_score_solution(probs), "never below 1")
+    fails_with(check.inception_score_by_hand, lambda probs: probs.mean(0), "shape")
+    unclamped = lambda probs: torch.exp((probs * (probs.log() - probs.mean(0).log())).sum(1).mean())  # noqa: E731
+    fails_with(check.inception_score_by_hand, unclamped, "NaN", "clamp_min")
+
+
+def discriminator_step_solution(discriminator, generator, real, z, real_label):
+    """BCE of D on real (target real_label) and on detached fakes (target 0)."""
+    fake = generator(z).detach()
+    real_logits, fake_logits = discriminator(real), discriminator(fake)
+    return (F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_label))
+            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+
+
+def bce_loss(real_logits, real_target, fake_logits, fake_target):
+    """BCE of real logits against one target plus fake logits against another."""
+    return (F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_target))
+            + F.binary_cross_entropy_with_logits(fake_logits, torch.full_like(fake_logits, fake_target)))
+
+
+def test_discriminator_step_check(capsys):
+    torch.manual_seed(3)
+    before = torch.get_rng_state()
+    check.discriminator_step_loss(discriminator_step_solution)
+    assert "correct" in capsys.readouterr().out
+    assert torch.equal(torch.get_rng_state(), before)  # the check leaves the learner's RNG alone
+    fails_with(check.discriminator_step_loss, lambda d, g, real, z, label: bce_loss(d(real), label, d(g(z)), 0.0),
+               "gradients reached the generator", ".detach()")
+    fails_with(check.discriminator_step_loss,
+               lambda d, g, real, z, label: bce_loss(d(g(z).detach()), label, d(real), 0.0), "swapped")
+    fails_with(check.discriminator_step_loss,
+               lambda d, g, real, z, label: bce_loss(d(real), label, d(g(z).detach()), 1 - label), "two-sided")
+    fails_with(check.discriminator_step_loss,
+               lambda d, g, real, z, label: bce_loss(d(real), 1.0, d(g(z).detach()), 0.0), "label is ignored")
+    fails_with(check.discriminator_step_loss,
+               lambda d, g, real, z, label: discriminator_step_solution(d, g, real, z, label) / 2, "should be")
+    fails_with(check.discriminator_step_loss,
+               lambda d, g, real, z, label: torch.tensor(discriminator_step_solution(d, g, real, z, label).item()),
+               "no gradient reaches the discriminator")
+
+
+def test_high_quality_share_check(capsys):
+    check.high_quality_share(lambda k: 1 - math.exp(-k * k / 2))
+    assert "correct" in capsys.readouterr().out
+    fails_with(check.high_quality_share, lambda k: 100 * (1 - math.exp(-k * k / 2)), "not a percentage")
+    fails_with(check.high_quality_share, lambda k: math.erf(k / math.sqrt(2)), "(1-D)", "χ²")
+    fails_with(check.high_quality_share, lambda k: math.exp(-k * k / 2), "outside")
+    fails_with(check.high_quality_share, lambda k: 1 - math.exp(-k * k), "yours is")
+
+
+def gradient_penalty_solution(critic, real, fake):
+    """Mean (|grad critic(x̂)| - 1)² at x̂ = ε real + (1 - ε) fake, one ε per sample."""
+    epsilon = torch.rand(len(real), 1)
+    between = (epsilon * real + (1 - epsilon) * fake.detach()).requires_grad_(True)
+    (gradient,) = torch.autograd.grad(critic(between).sum(), between, create_graph=True)
+    return ((gradient.norm(dim=1) - 1) ** 2).mean()
+
+
+def penalty_variant(epsilon=lambda real: torch.rand(len(real), 1), norm=lambda g: g.norm(dim=1),
+                    create_graph=True, reduce=torch.mean):
+    """The solution with one part swapped for a typical mistake."""
+    def penalty(critic, real, fake):
+        between = (epsilon(real) * real + (1 - epsilon(real)) * fake).detach().requires_grad_(True)
+        (gradient,) = torch.autograd.grad(critic(between).sum(), between, create_graph=create_graph)
+        return reduce((norm(gradient) - 1) ** 2)
+    return penalty
+
+
+def test_gradient_penalty_check(capsys):
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    check.gradient_penalty_by_hand(gradient_penalty_solution)
+    assert "correct" in capsys.readouterr().out and torch.equal(torch.get_rng_state(), before)
+    fails_with(check.gradient_penalty_by_hand, penalty_variant(norm=lambda g: (g ** 2).sum(1)), "squared norm")
+    fails_with(check.gradient_penalty_by_hand, penalty_variant(reduce=torch.sum), "summed over the batch")
+    fails_with(check.gradient_penalty_by_hand, penalty_variant(create_graph=False), "create_graph=True")
+    fails_with(check.gradient_penalty_by_hand, penalty_variant(epsilon=lambda real: torch.ones(len(real), 1)),
+               "real samples only")
+    fails_with(check.gradient_penalty_by_hand, penalty_variant(epsilon=lambda real: torch.zeros(len(real), 1)),
+               "fake samples only")
+    fails_with(check.gradient_penalty_by_hand, penalty_variant(epsilon=lambda real: torch.full((len(real), 1), 0.5)),
+               "not fixed at 0.5")
+    fails_with(check.gradient_penalty_by_hand, penalty_variant(epsilon=lambda real: torch.rand(1, 1)),
+               "once per sample")
+    fails_with(check.gradient_penalty_by_hand, penalty_variant(norm=lambda g: g.norm().expand(len(g))),
+               "not one norm over the whole batch")
+
+
+def test_image_to_magnitude_check(capsys):
+    solution = lambda x, mean, std, clip_std: (torch.exp(x * clip_std * std + mean) - 1e-6).clamp_min(0)  # noqa: E731
+    check.image_to_magnitude(solution)
+    assert "correct" in capsys.readouterr().out
+    fails_with(check.image_to_magnitude, lambda x, mean, std, clip_std: x * clip_std * std + mean, "still logarithms")
+    fails_with(check.image_to_magnitude, lambda x, mean, std, clip_std: torch.exp(x * std + mean) - 1e-6,
+               "multiply by clip_std")
+    fails_with(check.image_to_magnitude, lambda x, mean, std, clip_std: torch.exp((x * clip_std - mean) / std) - 1e-6,
+               "x · std + mean")
+    fails_with(check.image_to_magnitude, lambda x, mean, std, clip_std: solution(x, mean, std, clip_std)[0], "shape")
+    fails_with(check.image_to_magnitude, lambda x, mean, std, clip_std: 1.1 * solution(x, mean, std, clip_std),
+               "differ from the codec's by up to 10.0%")
+
+
+def balanced_subset_solution(labels, per_class, seed):
+    """per_class distinct indices of each class, from a generator seeded with `seed`."""
+    rng = torch.Generator().manual_seed(seed)
+    chosen = []
+    for label in labels.unique().tolist():
+        members = (labels == label).nonzero().squeeze(1)
+        if len(members) < per_class:
+            raise ValueError(f"class {label} has only {len(members)} examples")
+        chosen.append(members[torch.randperm(len(members), generator=rng)[:per_class]])
+    return torch.cat(chosen)
+
+
+def test_balanced_subset_check(capsys):
+    check.balanced_subset_by_hand(balanced_subset_solution)
+    assert "correct" in capsys.readouterr().out
+
+    def global_rng(labels, per_class, seed):
+        torch.manual_seed(seed)
+        return balanced_subset_solution(labels, per_class, int(torch.randint(0, 1000, ())))
+    fails_with(check.balanced_subset_by_hand, global_rng, "global random generator")
+
+    def with_replacement(labels, per_class, seed):
+        rng = torch.Generator().manual_seed(seed)
+        return torch.cat([(labels == c).nonzero().squeeze(1)[torch.randint(0, 30, (per_class,), generator=rng)]
+                          for c in range(10)])
+    fails_with(check.balanced_subset_by_hand, with_replacement, "chosen twice")
+    fails_with(check.balanced_subset_by_hand, lambda labels, per_class, seed:
+               torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))[:10 * per_class],
+               "every class must get exactly")
+    fails_with(check.balanced_subset_by_hand, lambda labels, per_class, seed: balanced_subset_solution(labels, per_class, 0),
+               "seeds 7 and 8 chose the same")
+    fails_with(check.balanced_subset_by_hand, lambda labels, per_class, seed:
+               balanced_subset_solution(labels, min(per_class, 30), seed), "must raise ValueError")
+    fails_with(check.balanced_subset_by_hand, lambda labels, per_class, seed:
+               balanced_subset_solution(labels, per_class, seed).float(), "integer indices")
