@@ -15,8 +15,10 @@ import torch.nn.functional as F
 
 from .config import isolated_rng
 from .losses import discriminator_loss, non_saturating_generator_loss, saturating_generator_loss
-from .metrics import inception_score
+from .data import mnist_vectors
+from .metrics import inception_score, load_classifier, mode_metrics
 from .theory import gaussian_density, optimal_discriminator
+from .transfer import TransferCNN
 
 
 class CheckFailed(AssertionError):
@@ -262,6 +264,41 @@ def high_quality_share(share: Callable[[float], float]) -> None:
                       "line: a second dimension gives a sample two chances to stray.")
 
 
+def mode_coverage_by_hand(count: Callable[[torch.Tensor, torch.Tensor, float], tuple[int, float]]) -> None:
+    """Lesson 03: count(samples, centers, std) must return (modes covered, high-quality share in %), counted as
+    VEEGAN and PacGAN do: high quality within 3 std of the nearest mode; covered with >= 0.8% of all samples."""
+    exercise = "Exercise 2 (counting modes as VEEGAN and PacGAN do)"
+    centers = torch.tensor([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0], [4.0, 4.0]])
+    std = 0.1
+    with isolated_rng(0):
+        near = lambda mode, n, spread=std: centers[mode] + spread * torch.randn(n, 2)  # noqa: E731
+        tight = std / 2  # every such sample lies within 3 std: P(r > 6 spread) = exp(-18)
+        cases = {"samples on all four modes": torch.cat([near(m, 500) for m in range(4)]),
+                 "one mode, plus 19 of 2,500 samples (0.76%) on a second":
+                     torch.cat([near(0, 2481, tight), near(1, 19, tight)]),
+                 "one mode, plus 20 of 2,500 samples (0.8%) on a second":
+                     torch.cat([near(0, 2480, tight), near(1, 20, tight)]),
+                 "samples spread between the modes": torch.rand(2000, 2) * 4}
+    for name, samples in cases.items():
+        answer = _call(exercise, count, samples.clone(), centers, std)
+        if not isinstance(answer, tuple) or len(answer) != 2:
+            raise _fail(exercise, "return a pair: (modes covered, high-quality share in percent)")
+        expected = mode_metrics(samples, centers, std)
+        covered, share = float(answer[0]), float(answer[1])
+        if math.isclose(share, expected["high_quality"] / 100, rel_tol=1e-3, abs_tol=1e-6) and expected["high_quality"]:
+            raise _fail(exercise, "give the high-quality share in percent (0 to 100), as mode_metrics does")
+        if not math.isclose(share, expected["high_quality"], rel_tol=1e-3, abs_tol=1e-3):
+            raise _fail(exercise, f"for {name} the high-quality share is {expected['high_quality']:.2f}%, yours "
+                                  f"is {share:.2f}%: a sample is high quality if it lies within 3 std of the "
+                                  "centre nearest to it")
+        if covered != expected["modes_covered"]:
+            raise _fail(exercise, f"for {name}, {expected['modes_covered']:.0f} modes are covered, you counted "
+                                  f"{covered:g}: a mode is covered when at least 0.8% of *all* samples are "
+                                  "high-quality samples of it (20 of 2,500)")
+    _passed(exercise, "a covered mode needs 0.8% of the samples near it, so a few stray points do not count, "
+                      "and the high-quality share says how precisely the generator hits the modes it covers.")
+
+
 # --- lesson 04 -------------------------------------------------------------------------------------------------
 def gradient_penalty_by_hand(penalty: Callable[..., torch.Tensor]) -> None:
     """Lesson 04: penalty(critic, real, fake) must be WGAN-GP's mean (||∇ critic(x̂)|| - 1)² over a batch, at
@@ -327,7 +364,56 @@ def _interpolation_mistake(exercise: str, values: list[float]) -> None:
                           f"the penalty averages (2ε)² to 4/3 = 1.333; three calls gave {shown}.")
 
 
+def w1_from_samples(distance: Callable[[torch.Tensor, torch.Tensor], float]) -> None:
+    """Lesson 04: distance(a, b) must be the Wasserstein-1 distance between two 1-D samples of equal size."""
+    exercise = "Exercise 2 (the earth mover's distance between two samples)"
+    with isolated_rng(0):
+        pairs = {"N(0, 1) against N(3, 1)": (torch.randn(5000), torch.randn(5000) + 3),
+                 "N(0, 1) against N(0, 2²), the same mean": (torch.randn(5000), 2 * torch.randn(5000)),
+                 "N(0, 1) against a 50/50 mixture of N(-2, 0.5²) and N(2, 0.5²)":
+                     (torch.randn(5000), 0.5 * torch.randn(5000) + 4 * (torch.rand(5000) < 0.5) - 2)}
+    for name, (a, b) in pairs.items():
+        answer = _as_tensor(exercise, _call(exercise, distance, a.clone(), b.clone()), f"W1 for {name}", ()).item()
+        expected = float((a.sort().values - b.sort().values).abs().mean())
+        if math.isclose(answer, expected, rel_tol=1e-4):
+            continue
+        unsorted = float((a - b).abs().mean())
+        if math.isclose(answer, unsorted, rel_tol=1e-4):
+            problem = ("you paired the samples in the order they came: the cheapest transport pairs them in sorted "
+                       "order (the smallest with the smallest), so sort both first")
+        elif math.isclose(answer, abs(float(a.mean() - b.mean())), rel_tol=1e-4, abs_tol=1e-6):
+            problem = ("that is the distance between the means, which misses every change of shape: "
+                       "take the mean of |a_sorted - b_sorted|")
+        else:
+            problem = f"W1 is {expected:.4f}, yours is {answer:.4f}"
+        raise _fail(exercise, f"for {name}: {problem}")
+    _passed(exercise, "in 1-D the cheapest way to move one sample onto another is to match them in sorted order, "
+                      "so W1 is the mean gap between the sorted samples: it sees a change of spread, not only of mean.")
+
+
 # --- lesson 05 -------------------------------------------------------------------------------------------------
+def clipped_share(share: Callable[[torch.Tensor], float]) -> None:
+    """Lesson 05: share(images) must be the fraction of non-silent pixels (above -1) clipped at the top (+1)."""
+    exercise = "Exercise 1 (how much does clipping at +3σ cut?)"
+    with isolated_rng(0):
+        images = (torch.rand(20, 1, 128, 64) * 2.4 - 1.2).clamp(-1, 1)  # about 8% at each end
+        images[:, :, :, 40:] = -1  # silence after the words
+    answer = _as_tensor(exercise, _call(exercise, share, images.clone()), "the share", ()).item()
+    loud = images[images > -1]
+    expected = float((loud >= 1).float().mean())
+    if math.isclose(answer, expected, rel_tol=1e-4):
+        return _passed(exercise, "count only pixels above the silence floor: silence sits at -1 too, and "
+                                 "would drown the answer.")
+    versions = {"give a fraction between 0 and 1, not a percentage": 100 * expected,
+                "you divided by every pixel; divide by the pixels that are not silent (above -1)":
+                    float((images >= 1).float().mean()),
+                "count only the top end (+1): a pixel at -1 is silence or clipped quiet, not too loud":
+                    float(((images >= 1) | (images <= -1)).float().mean())}
+    problem = next((text for text, wrong in versions.items() if math.isclose(answer, wrong, rel_tol=1e-4)),
+                   f"the share is {expected:.4f}, yours is {answer:.4f}")
+    raise _fail(exercise, problem)
+
+
 def image_to_magnitude(invert: Callable[..., torch.Tensor]) -> None:
     """Lesson 05: invert(images, mean, std, clip_std) must undo the codec's normalisation: STFT magnitudes."""
     exercise = "Exercise 2 (from the GAN's image back to STFT magnitudes)"
@@ -414,3 +500,26 @@ def _check_subset(exercise: str, chosen: torch.Tensor, labels: torch.Tensor, per
         digit, count = wrong[0]
         raise _fail(exercise, f"with per_class={per_class}, class {digit} got {count} examples; every class must get "
                               f"exactly {per_class}")
+
+
+def mnist_copy(copy: Callable[[torch.nn.Module], torch.nn.Module]) -> None:
+    """Lesson 06: copy(mnist) must build a TransferCNN with all three parts of the MNIST classifier, in eval mode."""
+    exercise = "Exercise 1 (a full copy is the MNIST classifier)"
+    mnist = load_classifier()
+    with isolated_rng(0):
+        network = _call(exercise, copy, mnist)
+    if network is mnist:
+        raise _fail(exercise, "you returned the MNIST classifier itself: build a new TransferCNN and copy into it")
+    if not isinstance(network, TransferCNN):
+        raise _fail(exercise, f"return a TransferCNN (from_mnist_classifier builds one), got {type(network).__name__}")
+    if network.training:
+        raise _fail(exercise, "your copy is in training mode, where dropout zeroes random units, so its "
+                              "predictions change from call to call: return it after .eval()")
+    digits = mnist_vectors(train=False)[:1000].reshape(-1, 1, 28, 28)
+    with torch.no_grad():
+        disagree = int((network(digits).argmax(1) != mnist(digits).argmax(1)).sum())
+    if disagree:
+        raise _fail(exercise, f"your copy disagrees with the MNIST classifier on {disagree} of 1,000 test digits: "
+                              "copy all three parts, parts=(\"conv\", \"hidden\", \"head\")")
+    _passed(exercise, "on 28 × 28 inputs the adaptive pool does nothing, so the copy is the same function: "
+                      "(b) starts from exactly what the MNIST classifier learnt.")

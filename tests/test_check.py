@@ -26,7 +26,8 @@ def fails_with(check_function, answer, *phrases: str) -> str:
 
 EVERY_CHECK = [check.optimal_discriminator_closed_form, check.non_saturating_loss,
                check.value_against_optimal_discriminator, check.inception_score_by_hand, check.discriminator_step_loss,
-               check.high_quality_share, check.gradient_penalty_by_hand, check.image_to_magnitude,
+               check.high_quality_share, check.mode_coverage_by_hand, check.gradient_penalty_by_hand,
+               check.w1_from_samples, check.clipped_share, check.image_to_magnitude, check.mnist_copy,
                check.balanced_subset_by_hand]
 
 
@@ -242,3 +243,63 @@ def test_balanced_subset_check(capsys):
                balanced_subset_solution(labels, min(per_class, 30), seed), "must raise ValueError")
     fails_with(check.balanced_subset_by_hand, lambda labels, per_class, seed:
                balanced_subset_solution(labels, per_class, seed).float(), "integer indices")
+
+
+def mode_coverage_solution(samples, centers, std):
+    """(modes covered, high-quality share in %) by the 3-std and 0.8% rules."""
+    distance, nearest = torch.cdist(samples, centers).min(dim=1)
+    good = distance <= 3 * std
+    counts = torch.bincount(nearest[good], minlength=len(centers))
+    return int((counts >= 0.008 * len(samples)).sum()), 100 * float(good.float().mean())
+
+
+def test_mode_coverage_check(capsys):
+    check.mode_coverage_by_hand(mode_coverage_solution)
+    assert "correct" in capsys.readouterr().out
+
+    def any_sample_covers(samples, centers, std):
+        distance, nearest = torch.cdist(samples, centers).min(dim=1)
+        return len(nearest[distance <= 3 * std].unique()), 100 * float((distance <= 3 * std).float().mean())
+
+    def all_samples_count(samples, centers, std):
+        distance, nearest = torch.cdist(samples, centers).min(dim=1)
+        counts = torch.bincount(nearest, minlength=len(centers))
+        return int((counts >= 0.008 * len(samples)).sum()), 100 * float((distance <= 3 * std).float().mean())
+    fails_with(check.mode_coverage_by_hand, any_sample_covers, "0.8% of *all* samples")
+    fails_with(check.mode_coverage_by_hand, all_samples_count, "0.8% of *all* samples")
+    fails_with(check.mode_coverage_by_hand, lambda s, c, std: (mode_coverage_solution(s, c, std)[0],
+                                                               mode_coverage_solution(s, c, std)[1] / 100), "percent")
+    fails_with(check.mode_coverage_by_hand, lambda s, c, std: (mode_coverage_solution(s, c, std)[0],
+                                                               mode_coverage_solution(s, c, 2 * std)[1]), "within 3 std")
+    fails_with(check.mode_coverage_by_hand, lambda s, c, std: mode_coverage_solution(s, c, std)[0], "a pair")
+
+
+def test_w1_from_samples_check(capsys):
+    check.w1_from_samples(lambda a, b: (a.sort().values - b.sort().values).abs().mean())
+    assert "correct" in capsys.readouterr().out
+    fails_with(check.w1_from_samples, lambda a, b: (a - b).abs().mean(), "sorted order")
+    fails_with(check.w1_from_samples, lambda a, b: (a.mean() - b.mean()).abs(), "distance between the means")
+    fails_with(check.w1_from_samples, lambda a, b: ((a.sort().values - b.sort().values) ** 2).mean(), "yours is")
+
+
+def test_clipped_share_check(capsys):
+    check.clipped_share(lambda images: float((images[images > -1] >= 1).float().mean()))
+    assert "correct" in capsys.readouterr().out
+    fails_with(check.clipped_share, lambda images: 100 * float((images[images > -1] >= 1).float().mean()),
+               "not a percentage")
+    fails_with(check.clipped_share, lambda images: float((images >= 1).float().mean()), "not silent")
+    fails_with(check.clipped_share, lambda images: float((images.abs() >= 1).float().mean()), "only the top end")
+
+
+def test_mnist_copy_check(capsys, mnist):
+    from ganlib.transfer import from_mnist_classifier
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    check.mnist_copy(lambda mnist: from_mnist_classifier(mnist, parts=("conv", "hidden", "head")).eval())
+    assert "correct" in capsys.readouterr().out and torch.equal(torch.get_rng_state(), before)
+    fails_with(check.mnist_copy, lambda mnist: from_mnist_classifier(mnist, parts=("conv", "hidden", "head")),
+               "training mode", ".eval()")
+    fails_with(check.mnist_copy, lambda mnist: from_mnist_classifier(mnist, parts=("conv", "hidden")).eval(),
+               "disagrees", "of 1,000 test digits")
+    fails_with(check.mnist_copy, lambda mnist: mnist, "the MNIST classifier itself")
+    fails_with(check.mnist_copy, lambda mnist: torch.nn.Linear(2, 2), "return a TransferCNN")

@@ -12,8 +12,6 @@ from ganlib.student import BEGIN, END, STUB, solution_regions, strip_solutions, 
 from notebook_rerun import NOTEBOOKS, quick_kernel
 
 LESSONS = sorted(NOTEBOOKS.glob("*.ipynb"))
-# Lessons whose exercises have checks so far (issue 10 adds the others lesson by lesson).
-WITH_CHECKED_EXERCISES = ("01", "02")
 
 
 def test_strip_solutions_keeps_the_indentation_and_refuses_unbalanced_markers():
@@ -62,12 +60,10 @@ def test_student_versions_hold_no_solution_text_and_no_outputs(student_dir, less
     assert all(not cell.get("outputs") and cell.get("execution_count") is None
                for cell in student.cells if cell.cell_type == "code")
     assert "widgets" not in student.metadata
-    if lesson.name[:2] in WITH_CHECKED_EXERCISES:
-        assert regions >= 2, f"{lesson.name}: {regions} checked exercise(s), the course wants 2 to 4"
+    assert 2 <= regions <= 4, f"{lesson.name}: {regions} checked exercise(s), the course wants 2 to 4"
 
 
-@pytest.mark.parametrize("lesson", [path for path in LESSONS if path.name[:2] in WITH_CHECKED_EXERCISES],
-                         ids=lambda path: path.stem[:2])
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda path: path.stem[:2])
 def test_every_check_in_a_student_version_says_not_done_yet(student_dir, lesson):
     """Run the student version top to bottom (quick mode, from its own folder): only the checks may fail."""
     student = nbformat.read(student_dir / lesson.name, as_version=4)
