@@ -27,6 +27,7 @@ from .data import load_mnist, mnist_vectors
 from .metrics import generator_metrics
 from .models import MLPDiscriminator, MLPGenerator
 from .training import Trainer, has_native_bfloat16
+from .training.guard import divergence
 
 QUALITY_THRESHOLDS = (5.0, 7.0, 8.0, 9.0)  # classifier IS; real MNIST scores about 9.7
 FULL = dict(throughput_steps=300, ttq_seconds=420.0, eval_every_seconds=20.0, eval_samples=5000, matmul_seconds=1.0)
@@ -66,7 +67,7 @@ class TutorialLoop:
         self.loss, self.log, self.batches = nn.BCELoss(), io.StringIO(), iter(self.loader)
         self.step_count = 0
 
-    def _next_batch(self) -> torch.Tensor:
+    def next_batch(self) -> torch.Tensor:
         """The next batch, starting a new epoch when the loader runs out."""
         try:
             images, _ = next(self.batches)
@@ -77,7 +78,7 @@ class TutorialLoop:
 
     def step(self) -> None:
         """One G update, then one D update, then print both losses."""
-        real = self._next_batch()
+        real = self.next_batch()
         valid, fake = torch.ones(real.size(0)), torch.zeros(real.size(0))
         self.opt_g.zero_grad()
         generated = self.generator(torch.randn(real.size(0), 100))
@@ -132,8 +133,9 @@ def guard_cost(trainer: Trainer, repeats: int = 10) -> float:
     rows = torch.zeros(trainer.log_every, 6)
     start = time.perf_counter()
     for _ in range(repeats):
-        trainer._divergence(rows, trainer.step_count)
-        trainer._remember_good_state()
+        divergence(rows, trainer.step_count, {"generator": trainer.generator, "discriminator": trainer.discriminator},
+                   trainer.step_count)
+        trainer.remember_good_state()
     check_seconds = (time.perf_counter() - start) / repeats
     return check_seconds * steps_per_second(trainer.step, trainer.log_every, warmup=0) / trainer.log_every
 
@@ -157,7 +159,7 @@ def measure_throughput(steps: int, batch_size: int = 64) -> dict:
         result[f"{name}_steps_per_s"] = rate
         result[f"{name}_ms_per_step"] = 1000 / rate
     result["ganlib_guard_fraction"] = guard_cost(exact)
-    result["reference_data_only_batches_per_s"] = steps_per_second(reference._next_batch, steps)
+    result["reference_data_only_batches_per_s"] = steps_per_second(reference.next_batch, steps)
     result["ratio"] = rates["ganlib"] / rates["reference"]
     result["ratio_fast"] = rates["ganlib_fast"] / rates["reference"]
     result["reference_gflop_per_step"] = flops["reference"] / 1e9

@@ -20,7 +20,7 @@ from .config import set_seed
 from .data import ToyDistribution, toy_distribution
 from .losses import generator_loss
 from .metrics import grid_divergences, mode_metrics
-from .models import MLPDiscriminator, MLPGenerator
+from .models import MLPDiscriminator, MLPGenerator, eval_mode
 from .training import OPTIMIZERS, Trainer
 from .widgets import TrainingDashboard, widget_bundle
 
@@ -66,9 +66,8 @@ def toy_metric_fn(distribution: ToyDistribution, n: int = 2500):
     real = distribution.sample(20_000, seed=12345)
 
     def metric_fn(generator: torch.nn.Module) -> dict[str, float]:
-        with torch.no_grad():
-            fake = generator.eval()(torch.randn(n, 2, generator=torch.Generator().manual_seed(1234)))
-        generator.train()
+        with torch.no_grad(), eval_mode(generator):
+            fake = generator(torch.randn(n, 2, generator=torch.Generator().manual_seed(1234)))
         scores = grid_divergences(real, fake)
         if distribution.centers is not None:
             scores.update(mode_metrics(fake, distribution.centers, distribution.std))
@@ -78,7 +77,7 @@ def toy_metric_fn(distribution: ToyDistribution, n: int = 2500):
 
 def view_extent(trainer: Trainer, margin: float = 0.25) -> tuple[float, float]:
     """A square region around the real data, shared by both axes."""
-    data = trainer.sampler.data
+    data = trainer.data
     low, high = float(data.min()), float(data.max())
     pad = margin * (high - low)
     return low - pad, high + pad
@@ -89,31 +88,29 @@ def _draw_heat_map(ax: matplotlib.axes.Axes, trainer: Trainer, extent: tuple[flo
     """D(x) on a grid: blue where D says real, red where it says fake."""
     axis = torch.linspace(extent[0], extent[1], cells)
     xx, yy = torch.meshgrid(axis, axis, indexing="xy")
-    trainer.discriminator.eval()
-    scores = torch.sigmoid(trainer.discriminator(torch.stack([xx.flatten(), yy.flatten()], 1))).reshape(cells, cells)
-    trainer.discriminator.train()
+    with eval_mode(trainer.discriminator):
+        scores = torch.sigmoid(trainer.discriminator(torch.stack([xx.flatten(), yy.flatten()], 1))).reshape(cells, cells)
     ax.imshow(scores.numpy(), extent=(*extent, *extent), origin="lower", cmap="RdBu", vmin=0, vmax=1, alpha=0.55)
 
 
 @torch.no_grad()
 def _draw_noise_grid(ax: matplotlib.axes.Axes, trainer: Trainer, lines: int = 9, points: int = 40) -> None:
     """Lines of a grid in noise space [-2, 2]^2, mapped through the generator."""
-    generator = trainer.sampling_generator.eval()
+    generator = trainer.sampling_generator
     ticks, path = torch.linspace(-2, 2, lines), torch.linspace(-2, 2, points)
-    for tick in ticks:
-        for z in (torch.stack([path, tick.expand(points)], 1), torch.stack([tick.expand(points), path], 1)):
-            mapped = generator(z)
-            ax.plot(mapped[:, 0], mapped[:, 1], color="grey", lw=0.5, alpha=0.6)
-    generator.train()
+    with eval_mode(generator):
+        for tick in ticks:
+            for z in (torch.stack([path, tick.expand(points)], 1), torch.stack([tick.expand(points), path], 1)):
+                mapped = generator(z)
+                ax.plot(mapped[:, 0], mapped[:, 1], color="grey", lw=0.5, alpha=0.6)
 
 
 def _gradient_arrows(trainer: Trainer, fake: torch.Tensor) -> torch.Tensor:
     """Minus the gradient of the generator's loss at each fake point: where G is pushed to move it."""
     points = fake.clone().requires_grad_(True)
-    trainer.discriminator.eval()
-    loss = generator_loss(trainer.g_loss)(trainer.discriminator(points)) * len(points)
+    with eval_mode(trainer.discriminator):
+        loss = generator_loss(trainer.g_loss)(trainer.discriminator(points)) * len(points)
     (gradient,) = torch.autograd.grad(loss, points)
-    trainer.discriminator.train()
     return -gradient
 
 
@@ -122,7 +119,7 @@ def draw_toy_gan(ax: matplotlib.axes.Axes, trainer: Trainer, n_arrows: int = 64)
     extent = view_extent(trainer)
     _draw_heat_map(ax, trainer, extent)
     _draw_noise_grid(ax, trainer)
-    real = trainer.sampler.data[:N_SHOWN]
+    real = trainer.data[:N_SHOWN]
     fake = trainer.sample_fixed()
     ax.scatter(real[:, 0], real[:, 1], s=3, color="tab:green", label="real")
     ax.scatter(fake[:, 0], fake[:, 1], s=3, color="purple", label="generated")

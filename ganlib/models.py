@@ -1,6 +1,8 @@
 """Generators and discriminators: multilayer perceptrons, and DCGAN-shaped convolutional networks for images."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Sequence
 
 import torch
@@ -26,6 +28,19 @@ def _check_widths(who: str, hidden: Sequence[int], **sizes: int) -> None:
         raise TypeError(f"{who}: `hidden` must be a list or tuple of layer widths, got {type(hidden).__name__}")
     for width in hidden:
         validate.integer(width, "hidden", who)
+
+
+@contextmanager
+def eval_mode(*networks: nn.Module) -> Iterator[None]:
+    """Inside the block the networks are in eval mode; each one's mode is restored on every exit path (even Ctrl-C)."""
+    modes = [network.training for network in networks]
+    try:
+        for network in networks:
+            network.eval()
+        yield
+    finally:
+        for network, mode in zip(networks, modes):
+            network.train(mode)
 
 
 def check_batch(x: torch.Tensor, features: int, who: str, argument: str) -> None:
@@ -195,11 +210,7 @@ def generate(generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None 
         validate.labels(labels, len(z), n_classes, "generate", rows_of="z")
     elif labels is not None:
         raise ValueError("generate: `labels` were given, but the generator is not class-conditional")
-    was_training = generator.training
-    generator.eval()
-    if labels is None:
-        out = torch.cat([generator(chunk) for chunk in z.split(chunk_size)]).cpu()
-    else:
-        out = torch.cat([generator(chunk, y) for chunk, y in zip(z.split(chunk_size), labels.split(chunk_size))]).cpu()
-    generator.train(was_training)
-    return out
+    with eval_mode(generator):
+        if labels is None:
+            return torch.cat([generator(chunk) for chunk in z.split(chunk_size)]).cpu()
+        return torch.cat([generator(chunk, y) for chunk, y in zip(z.split(chunk_size), labels.split(chunk_size))]).cpu()

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import math
 import time
 import weakref
+from collections.abc import Iterator
 from typing import Callable, ClassVar
 
 import ipywidgets as widgets
@@ -21,10 +23,9 @@ from matplotlib.figure import Figure
 
 from . import validate
 from .audio import SpectrogramCodec, wav_player
-from .losses import GENERATOR_LOSSES
 from .models import generate
 from .plotting import image_grid, smooth
-from .training import Trainer
+from .training import SETTINGS, Control, Trainer
 
 SampleDrawer = Callable[[matplotlib.axes.Axes, Trainer], None]
 
@@ -64,6 +65,47 @@ def _format_duration(seconds: float) -> str:
     """Seconds as m:ss."""
     minutes, secs = divmod(int(round(seconds)), 60)
     return f"{minutes}:{secs:02d}"
+
+
+# Each control's key (a pair such as Adam's betas has one control per element: beta1, beta2) and its setting.
+CONTROL_KEYS: dict[str, tuple[str, ...]] = {
+    name: (name,) if len(setting.controls) == 1 else tuple(f"{name[:-1]}{i + 1}" for i in range(len(setting.controls)))
+    for name, setting in SETTINGS.items() if setting.controls}
+CONTROL_SETTING = {key: SETTINGS[name] for name, keys in CONTROL_KEYS.items() for key in keys}
+
+
+def control_widget(control: Control, value: object, options: tuple[str, ...] = (), high: float | None = None,
+                   integer: bool = False) -> widgets.Widget:
+    """The widget a setting's Control asks for, showing `value` (`high` bounds a control without a maximum)."""
+    common = dict(description=control.label, tooltip=control.tooltip)
+    slider = dict(continuous_update=False, **common)
+    high = control.high if control.high is not None else high
+    if control.widget == "dropdown":
+        return widgets.Dropdown(value=value, options=list(options), **common)
+    if control.widget == "log_slider":
+        exponents = dict(min=math.log10(control.low), max=math.log10(high), step=control.step)
+        return widgets.FloatLogSlider(value=value, base=10, readout_format=".1e", **exponents, **slider)
+    if control.widget == "int_slider":
+        return widgets.IntSlider(value=value, min=control.low, max=high, **slider)
+    if control.widget == "slider":
+        decimals = max(0, -math.floor(math.log10(control.step)))
+        return widgets.FloatSlider(value=value, min=control.low, max=high, step=control.step,
+                                   readout_format=f".{decimals}f", **slider)
+    if integer:
+        return widgets.BoundedIntText(value=value, min=control.low, max=high, **common)
+    return widgets.BoundedFloatText(value=value, min=control.low, max=high, step=control.step, **common)
+
+
+def settings_controls(trainer: Trainer) -> dict[str, widgets.Widget]:
+    """One widget per shown live setting of the trainer (see SETTINGS), keyed as in CONTROL_KEYS."""
+    controls = {}
+    for name, keys in CONTROL_KEYS.items():
+        setting, value = SETTINGS[name], getattr(trainer, name)
+        values = value if setting.kind == "pair" else (value,)
+        for key, control, element in zip(keys, setting.controls, values):
+            controls[key] = control_widget(control, element, setting.choices, high=len(trainer.data),
+                                           integer=setting.kind == "int")
+    return controls
 
 
 class TrainingDashboard:
@@ -124,30 +166,14 @@ class TrainingDashboard:
         for name, action in (("Start", self.start), ("Pause", self.pause), ("Step", self.step),
                              ("Stop", self.stop)):
             self.buttons[name].on_click(lambda _button, action=action: action())
-        lr_slider = dict(base=10, min=-5, max=-1, step=0.1, readout_format=".1e", continuous_update=False)
-        self.controls = {
-            "lr_g": widgets.FloatLogSlider(value=t.lr_g, description="lr G", **lr_slider),
-            "lr_d": widgets.FloatLogSlider(value=t.lr_d, description="lr D", **lr_slider),
-            "beta1": widgets.FloatSlider(value=t.betas[0], min=0.0, max=0.99, step=0.01, description="Adam β1",
-                                         continuous_update=False),
-            "beta2": widgets.FloatSlider(value=t.betas[1], min=0.5, max=0.9999, step=0.0001, description="Adam β2",
-                                         readout_format=".4f", continuous_update=False),
-            "d_steps": widgets.IntSlider(value=t.d_steps, min=1, max=10, description="D steps",
-                                         continuous_update=False),
-            "g_loss": widgets.Dropdown(value=t.g_loss, options=sorted(GENERATOR_LOSSES), description="G loss"),
-            "batch_size": widgets.BoundedIntText(value=t.batch_size, min=1, max=len(t.sampler.data),
-                                                 description="batch size"),
-            "noise_seed": widgets.BoundedIntText(value=0, min=0, max=2**31 - 1, description="noise seed"),
-            "gradient_penalty": widgets.BoundedFloatText(value=t.gradient_penalty, min=0.0, max=100.0, step=1.0,
-                                                         description="GP λ", tooltip="WGAN-GP weight; 0 is off"),
-            "clip_weights": widgets.BoundedFloatText(value=t.clip_weights, min=0.0, max=1.0, step=0.001,
-                                                     description="clip c", tooltip="WGAN weight clipping; 0 is off"),
-        }
+        self.controls = settings_controls(t)
+        self.controls["noise_seed"] = widgets.BoundedIntText(value=0, min=0, max=2**31 - 1, description="noise seed")
         for name, control in self.controls.items():
             control.style.description_width = "70px"
             control.observe(lambda change, name=name: self._on_control(name, change["new"]), "value")
         if t.optimizer != "adam":
-            self.controls["beta1"].disabled = self.controls["beta2"].disabled = True
+            for name in CONTROL_KEYS["betas"]:
+                self.controls[name].disabled = True
         self.step_label = widgets.Label(layout=widgets.Layout(width="110px")).add_class("ganlib-step")
         self.progress = widgets.IntProgress(min=0, max=self.steps, layout=widgets.Layout(width="260px"))
         self.status = widgets.HTML().add_class("ganlib-status")
@@ -198,16 +224,17 @@ class TrainingDashboard:
         return control.min, control.max
 
     def _apply(self, name: str, value: float | int | str) -> None:
-        """Pass one control's value to the trainer."""
+        """Pass one control's value to the trainer (a pair's control, such as beta2, sets its element)."""
         t = self.trainer
         if name == "noise_seed":
             t.set_fixed_noise_seed(int(value))
-        elif name in ("beta1", "beta2"):
-            betas = list(t.betas)
-            betas[name == "beta2"] = float(value)
-            t.set_hyperparameters(betas=tuple(betas))
-        else:
-            t.set_hyperparameters(**{name: value})
+            return
+        setting = CONTROL_SETTING[name]
+        if setting.kind == "pair":
+            pair = list(getattr(t, setting.name))
+            pair[CONTROL_KEYS[setting.name].index(name)] = float(value)
+            value = tuple(pair)
+        t.set_hyperparameters(**{setting.name: value})
 
     def _on_control(self, name: str, value: float | int | str) -> None:
         """A control moved in the browser: apply it now; the next step uses it."""
@@ -226,13 +253,14 @@ class TrainingDashboard:
         if not isinstance(steps, int) or isinstance(steps, bool) or steps <= 0:
             raise ValueError(f"TrainingDashboard: `{name}` must be a positive int, got {steps!r}")
 
-    def _begin_run(self, steps: int) -> None:
-        """Set the goal of a new run, unless a paused run is waiting to be resumed."""
-        if self.state == "paused" and self.trainer.step_count < self._goal:
+    def _begin_run(self, steps: int, resume: bool = True) -> None:
+        """Set the goal of a new run, unless `resume` and a paused run is waiting to be resumed."""
+        if resume and self.state == "paused" and self.trainer.step_count < self._goal:
             return
         self._run_start_step, self._goal, self._run_seconds = self.trainer.step_count, self.trainer.step_count + steps, 0.0
         self.progress.max = steps
-        self.trainer._record_extras()  # metrics and a snapshot at the start, as Trainer.train does
+        self.error = None
+        self.trainer.record_extras()  # metrics and a snapshot at the start, as Trainer.train does
 
     def _train_chunk(self) -> None:
         """Train until the chunk's time is used up or the goal is reached."""
@@ -261,11 +289,13 @@ class TrainingDashboard:
         self.redraw()
 
     def run(self, steps: int | None = None, *, until_step: int | None = None) -> Trainer:
-        """Train `steps` (default: the dashboard's) steps right here, blocking: as pressing Start, without a browser.
+        """Train right here, blocking, as pressing Start does but without a browser: with no argument, resume a
+        paused (or interrupted) run or start one of the dashboard's `steps`; with `steps`, a new run of that many.
 
         With `until_step`, train only until the trainer reaches that step, and not at all if it is there already:
         a notebook cell that does this can be re-run without training on.
         """
+        resume = steps is None and until_step is None
         if until_step is not None:
             if steps is not None:
                 raise ValueError("TrainingDashboard.run: give `steps` or `until_step`, not both")
@@ -278,18 +308,28 @@ class TrainingDashboard:
         if self.state == "running":
             raise RuntimeError("TrainingDashboard.run: training is already running; press Pause or Stop first")
         self._pause_others()
-        self._begin_run(steps)
+        self._begin_run(steps, resume)
         self.state = "running"
         self._update_buttons()
         try:
-            while self.trainer.step_count < self._goal:
-                self._train_chunk()
-                self._maybe_redraw()
+            for _ in self._chunks():
+                pass
+        except KeyboardInterrupt:
+            self._interrupted()
+            raise
         except BaseException as error:
             self._fail(error)
             raise
-        self._end_run()
         return self.trainer
+
+    def _chunks(self) -> Iterator[None]:
+        """The one run loop, shared by `run` and Start's background task: a chunk of training, a redraw when due,
+        then a pause point (yield) between chunks; the end of the run when the goal is reached."""
+        while self.trainer.step_count < self._goal:
+            self._train_chunk()
+            self._maybe_redraw()
+            yield
+        self._end_run()
 
     def start(self) -> asyncio.Task:
         """Train in the background on the running event loop (Jupyter's); resumes a paused run."""
@@ -310,13 +350,12 @@ class TrainingDashboard:
     async def _train_in_background(self) -> None:
         """Chunks of training with a yield to the event loop after each, so the kernel stays responsive."""
         try:
-            while self.trainer.step_count < self._goal:
-                self._train_chunk()
-                self._maybe_redraw()
+            for _ in self._chunks():
                 await asyncio.sleep(0)
-            self._end_run()
         except asyncio.CancelledError:  # Pause or Stop: the trainer is between steps, so nothing is half done
             raise
+        except KeyboardInterrupt:  # "Interrupt kernel" while the task trained: pause, as the Pause button does
+            self._interrupted()
         except Exception as error:  # shown on the dashboard; a background task has nobody else to tell
             self._fail(error)
         finally:
@@ -350,6 +389,12 @@ class TrainingDashboard:
         self.pause()
         if self.state == "paused":
             self._end_run()
+
+    def _interrupted(self) -> None:
+        """An interrupt (Ctrl-C, "Interrupt kernel") stopped training: pause, so that Start or `run` goes on."""
+        self.state, self._task = "paused", None
+        self._show_message(f"interrupted at step {self.trainer.step_count:,}: press Start (or call run) to go on")
+        self._update_buttons()
 
     def _fail(self, error: BaseException) -> None:
         """Show why training stopped."""
@@ -388,7 +433,7 @@ class TrainingDashboard:
 
     def _update_counters(self) -> None:
         """The cheap part of a redraw: step counter, progress bar, status line and buttons."""
-        self.trainer._flush()  # the loss curves and status should reach the current step
+        self.trainer.flush()  # the loss curves and status should reach the current step
         self.step_label.value = f"step {self.trainer.step_count:,}"
         self.progress.value = min(self.progress.max, self.trainer.step_count - self._run_start_step)
         if self.error is None:

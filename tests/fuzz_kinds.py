@@ -12,6 +12,8 @@ from typing import Callable
 import hypothesis.strategies as st
 import torch
 
+from ganlib.training import Setting
+
 NOT_TENSORS = [None, "tensor", 3.0, [1.0, 2.0]]
 
 
@@ -148,6 +150,32 @@ class Values:
     def bad(self, data: st.DataObject, valid: object) -> tuple[str, object]:
         """One of the listed bad values."""
         return self.category, data.draw(st.sampled_from(self.values), label="value")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two numbers, each of the kind `element` (such as Adam's betas)."""
+
+    element: Num
+
+    def bad(self, data: st.DataObject, valid: object) -> tuple[str, object]:
+        """One bad value: not a pair at all, or a pair with one bad element."""
+        if data.draw(st.booleans(), label="whole"):
+            return "not a pair", data.draw(st.sampled_from([None, "0.5", 0.5, (0.5,), (0.1, 0.2, 0.3)]), label="value")
+        category, element = self.element.bad(data, None)
+        pair = list(valid) if valid is not None else [self.element.low or 0.0] * 2  # a call that left the default
+        pair[data.draw(st.integers(0, 1), label="index")] = element
+        return f"{category} (in a pair)", tuple(pair)
+
+
+def setting_kind(setting: Setting, data_size: int) -> Choice | Int | Num | Pair:
+    """The kind of a Trainer's live setting, derived from its definition, for a Trainer on `data_size` rows."""
+    if setting.kind == "choice":
+        return Choice(setting.choices)
+    if setting.kind == "int":
+        return Int(setting.low, data_size if setting.at_most_data_size else setting.high)
+    number = Num(setting.low, setting.high, setting.low_open, setting.high_open)
+    return Pair(number) if setting.kind == "pair" else number
 
 
 def _draw_option(data: st.DataObject, options: list[tuple[str, st.SearchStrategy]]) -> tuple[str, object]:

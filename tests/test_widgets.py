@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from ganlib.training import TrainingDiverged
 from ganlib.widgets import TrainingDashboard
 from test_training import small_trainer
 
@@ -92,9 +93,15 @@ def test_trainer_refuses_bad_hyperparameters_set_directly():
     trainer = small_trainer()
     with pytest.raises(ValueError, match="`batch_size`"):
         trainer.set_hyperparameters(batch_size=0)
-    trainer.lr_d = -1.0  # bypassing the setter is caught at the next step
-    with pytest.raises(ValueError, match="`lr_d`"):
-        trainer.step()
+    with pytest.raises(ValueError, match="`lr_d`"):  # an attribute is checked when it is set, not at each step
+        trainer.lr_d = -1.0
+    with pytest.raises(ValueError, match="`betas`"):
+        trainer.betas = (0.5, 1.0)
+    with pytest.raises(ValueError, match="`batch_size` must be at most the data size 512"):
+        trainer.batch_size = 513
+    assert (trainer.lr_d, trainer.betas, trainer.batch_size) == (2e-4, (0.5, 0.999), 32)  # refused: unchanged
+    trainer.betas = [0.0, 0.9]
+    assert trainer.betas == (0.0, 0.9)  # stored as a tuple
 
 
 def test_dashboard_arguments_are_checked():
@@ -199,12 +206,12 @@ def test_start_without_an_event_loop_says_what_to_do():
 def test_a_failing_run_shows_its_error_on_the_dashboard():
     async def scenario() -> TrainingDashboard:
         dash = dashboard(steps=1000)
-        dash.trainer.lr_d = float("nan")  # bypasses the controls: the next step refuses it
+        dash.trainer.data[:] = float("nan")  # poisoned data: the divergence guard stops the run
         await dash.start()
         return dash
 
     dash = asyncio.run(scenario())
-    assert isinstance(dash.error, ValueError) and "`lr_d`" in dash.status.value
+    assert isinstance(dash.error, TrainingDiverged) and "became NaN" in dash.status.value
     assert dash.state == "stopped"
 
 

@@ -1,0 +1,104 @@
+"""The GAN step as plain functions: read this page beside lesson 02's hand-written loop.
+
+One training iteration is `d_steps` calls of `discriminator_update`, then one `generator_update`
+(and `ema_update` when G's weights are averaged). The Trainer only wires these together: it draws
+the noise and the batches, sets the learning rates, and logs what the updates return.
+A new objective (for example a semi-supervised discriminator) is a new function here.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ..losses import discriminator_loss_for, generator_loss, gradient_penalty
+
+Precision = Callable[[], AbstractContextManager]
+
+
+def forward(network: nn.Module, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """network(x), or network(x, labels) for a class-conditional network."""
+    return network(x) if labels is None else network(x, labels)
+
+
+@contextmanager
+def frozen(network: nn.Module) -> Iterator[nn.Module]:
+    """Inside the block, `network` collects no gradients; each parameter's flag is restored on every exit path.
+
+    Restoring happens in `finally`, so an interrupt (Ctrl-C, JupyterLab's "Interrupt kernel") in the middle
+    of a step cannot leave the discriminator frozen.
+    """
+    parameters = list(network.parameters())
+    flags = [parameter.requires_grad for parameter in parameters]
+    try:
+        for parameter in parameters:
+            parameter.requires_grad_(False)
+        yield network
+    finally:
+        for parameter, flag in zip(parameters, flags):
+            parameter.requires_grad_(flag)
+
+
+def discriminator_update(discriminator: nn.Module, optimizer: torch.optim.Optimizer, real: torch.Tensor,
+                         fake: torch.Tensor, *, g_loss: str, labels: torch.Tensor | None = None,
+                         real_label: float = 1.0, penalty_weight: float = 0.0, rng: torch.Generator | None = None,
+                         precision: Precision = nullcontext) -> tuple[torch.Tensor, ...]:
+    """One D update on a real batch and a fake batch (made without gradients).
+
+    Returns (loss, mean D(real), mean D(fake), score gap) as tensors: D's outputs as probabilities
+    (sigmoid of the logits) and the gap mean D(real) - mean D(fake) on raw scores (a critic's W1 estimate).
+    """
+    with precision():
+        real_logits, fake_logits = forward(discriminator, real, labels), forward(discriminator, fake, labels)
+        loss = discriminator_loss_for(g_loss)(real_logits.float(), fake_logits.float(), real_label=real_label)
+        if penalty_weight:
+            def critic(x: torch.Tensor) -> torch.Tensor:
+                return forward(discriminator, x, labels).float()
+            loss = loss + penalty_weight * gradient_penalty(critic, real, fake.float(), rng)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    real_logits, fake_logits = real_logits.detach(), fake_logits.detach()
+    return (loss.detach(), torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(),
+            real_logits.mean() - fake_logits.mean())
+
+
+def generator_update(generator: nn.Module, discriminator: nn.Module, optimizer: torch.optim.Optimizer,
+                     z: torch.Tensor, *, g_loss: str, labels: torch.Tensor | None = None,
+                     precision: Precision = nullcontext) -> tuple[torch.Tensor, torch.Tensor]:
+    """One G update through a frozen D; returns the loss and the norm of G's gradient."""
+    with frozen(discriminator):  # no wasted gradients for D's weights
+        with precision():
+            fake_logits = forward(discriminator, forward(generator, z, labels), labels).float()
+        loss = generator_loss(g_loss)(fake_logits)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+    grad_norm = gradient_norm(generator)
+    optimizer.step()
+    return loss.detach(), grad_norm
+
+
+def gradient_norm(network: nn.Module) -> torch.Tensor:
+    """The L2 norm of all of a network's gradients together (0 when it has none)."""
+    grads = [parameter.grad for parameter in network.parameters() if parameter.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+@torch.no_grad()
+def clip_weights(network: nn.Module, limit: float) -> None:
+    """The original WGAN's crude Lipschitz constraint: every weight of the network into [-limit, limit]."""
+    for parameter in network.parameters():
+        parameter.clamp_(-limit, limit)
+
+
+@torch.no_grad()
+def ema_update(averaged: nn.Module, live: nn.Module, decay: float) -> None:
+    """Move the averaged network's weights a step towards the live one's: averaged = decay·averaged + (1-decay)·live."""
+    torch._foreach_lerp_(list(averaged.parameters()), list(live.parameters()), 1.0 - decay)
+    for averaged_buffer, live_buffer in zip(averaged.buffers(), live.buffers()):
+        averaged_buffer.copy_(live_buffer)
