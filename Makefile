@@ -14,8 +14,12 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# JupyterLab refuses to start as root (as in most containers) unless told --allow-root.
+# ARGS passes more options, e.g. make lab ARGS="--no-browser --port 8889".
+LAB_UID = $(shell id -u)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(LAB_UID)),--allow-root) $(ARGS)
 
 test: $(STAMP)
 	GANLIB_QUICK=1 $(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -v

@@ -35,7 +35,11 @@ def test_a_quick_benchmark_writes_every_field_and_prints_the_table(tmp_path, cap
     assert set(report["time_to_quality"]) == {"reference", "lesson02_recommended", "lesson02_recommended_fast"}
     for result in report["time_to_quality"].values():
         assert set(QUALITY_FIELDS) <= set(result) and result["curve"] and result["steps"] > 0
-        assert 1.0 <= result["best_IS"] <= 10.0
+        # 2 s of training: best IS 1.000-1.001 measured on 2 busy cores (2 to 22 steps); a faster CPU trains more,
+        # but no recipe reached IS 9 in a 7-minute full run (best 8.32, README), so 9 in 2 s means a broken metric
+        assert result["best_IS"] == max(value for _, value in result["curve"]) < bench.QUALITY_THRESHOLDS[-1]
+        for threshold in bench.QUALITY_THRESHOLDS:
+            assert (result[f"seconds_to_IS_{threshold:g}"] is None) == (result["best_IS"] < threshold)
     [notebook] = report["notebooks"]
     assert notebook["notebook"] == "01_gan_objective.ipynb" and notebook["mode"] == "quick" and notebook["ok"]
     assert _positive_number(notebook["seconds"]) and notebook["peak_memory_mb"] > 100  # a kernel with torch loaded

@@ -42,9 +42,12 @@ def test_label_accuracy_says_whether_the_requested_digit_is_heard(shift, expecte
 
 
 def test_an_unconditional_generator_gets_no_label_accuracy():
+    torch.manual_seed(0)
     generator = ConvGenerator(8, (128, 64), width=4)
     scores = audio.spectrogram_metrics(n=20)(generator)
-    assert "label_accuracy" not in scores and 1.0 <= scores["IS"] <= 10.0
+    # an untrained generator's near-constant output is heard as one digit: IS 1.00000 to 1.00002 measured over 20
+    # initialisations; 1.5 still allows 2 of the 20 clips heard as other digits (IS 1.48 at most), far below 8 (real)
+    assert "label_accuracy" not in scores and scores["IS"] < 1.5
 
 
 def test_nearest_neighbours_finds_copies_and_measures_distance():

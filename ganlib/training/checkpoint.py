@@ -5,10 +5,35 @@ from __future__ import annotations
 import os
 import pickle
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
 CHECKPOINT_FORMAT = "ganlib-checkpoint-v1"
+
+
+def training_state(trainer: "Trainer") -> dict:
+    """Everything a step changes: weights, optimizer moments, random states and counters."""
+    return {"generator": trainer.generator.state_dict(), "discriminator": trainer.discriminator.state_dict(),
+            "generator_ema": trainer.generator_ema.state_dict() if trainer.generator_ema else None,
+            "opt_g": trainer.opt_g.state_dict(), "opt_d": trainer.opt_d.state_dict(), "rng": trainer.rng.get_state(),
+            "sampler": trainer.sampler.state_dict(), "step": trainer.step_count, "train_seconds": trainer.train_seconds}
+
+
+def load_training_state(trainer: "Trainer", state: dict) -> None:
+    """Put a state from `training_state` (or a checkpoint) into a trainer."""
+    trainer.generator.load_state_dict(state["generator"])
+    trainer.discriminator.load_state_dict(state["discriminator"])
+    if trainer.generator_ema is not None:
+        trainer.generator_ema.load_state_dict(state["generator_ema"] or state["generator"])
+    trainer.opt_g.load_state_dict(state["opt_g"])
+    trainer.opt_d.load_state_dict(state["opt_d"])
+    trainer.rng.set_state(state["rng"].cpu())
+    trainer.sampler.load_state_dict(state["sampler"])
+    trainer.step_count, trainer.train_seconds = state["step"], state["train_seconds"]
 
 
 def write_checkpoint(state: dict, path: str | Path) -> None:

@@ -42,6 +42,16 @@ def frozen(network: nn.Module) -> Iterator[nn.Module]:
             parameter.requires_grad_(flag)
 
 
+def make_optimizer(name: str, network: nn.Module, lr: float, betas: tuple[float, float],
+                   fused: bool = False) -> torch.optim.Optimizer:
+    """Adam with `betas` (fused: one kernel for all weights), plain SGD, or RMSprop (the original WGAN's choice)."""
+    if name == "sgd":
+        return torch.optim.SGD(network.parameters(), lr=lr)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(network.parameters(), lr=lr)
+    return torch.optim.Adam(network.parameters(), lr=lr, betas=betas, fused=fused or None)
+
+
 def discriminator_update(discriminator: nn.Module, optimizer: torch.optim.Optimizer, real: torch.Tensor,
                          fake: torch.Tensor, *, g_loss: str, labels: torch.Tensor | None = None,
                          real_label: float = 1.0, penalty_weight: float = 0.0, rng: torch.Generator | None = None,

@@ -18,7 +18,7 @@ from ..config import default_device, set_seed
 from ..data import BatchSampler
 from ..models import check_labels, generate
 from . import checks, steps
-from .checkpoint import read_checkpoint, write_checkpoint
+from .checkpoint import load_training_state, read_checkpoint, training_state, write_checkpoint
 from .guard import TrainingDiverged, TrainingLog, advice, divergence, interrupts_deferred
 from .settings import SETTINGS, Hyperparameters, LiveSetting
 
@@ -31,6 +31,22 @@ def has_native_bfloat16(device: torch.device) -> bool:
     if device.type == "cuda":
         return True
     return device.type == "cpu" and (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def seeded_noise(n: int, latent_dim: int, seed: int, device: torch.device) -> torch.Tensor:
+    """n latent vectors drawn from their own seed, never from the training's random stream."""
+    return torch.randn(n, latent_dim, generator=torch.Generator(device=device).manual_seed(seed), device=device)
+
+
+def due(step: int, every: int, last: list[int], force: bool) -> bool:
+    """Whether a scheduled record (every `every` steps; 0 is never) is due at `step`, given the `last` one taken."""
+    return bool(every) and last != [step] and (force or step % every == 0)
+
+
+def progress_bar(total: int, unit: str, first_step: int, show: bool) -> tqdm:
+    """One progress line for a training run, in steps or in training seconds."""
+    return tqdm(total=total, disable=not show, file=sys.stdout, mininterval=2.0, desc=f"training from step {first_step}",
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n}/{total} " + unit + " [{elapsed}<{remaining}{postfix}]")
 
 
 class Trainer:
@@ -78,12 +94,10 @@ class Trainer:
         # An exponential moving average of G's weights: smoother, often much better samples.
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if ema_decay else None
         self._bfloat16 = fast and has_native_bfloat16(self.device)  # asked once, not every step
-        self.opt_g = self._make_optimizer(self.generator, lr_g)
-        self.opt_d = self._make_optimizer(self.discriminator, lr_d)
+        self.opt_g = steps.make_optimizer(optimizer, self.generator, lr_g, self.betas, fused=fast)
+        self.opt_d = steps.make_optimizer(optimizer, self.discriminator, lr_d, self.betas, fused=fast)
 
-        self.step_count = 0
-        self.train_seconds = 0.0
-        self.log = TrainingLog()
+        self.step_count, self.train_seconds, self.log = 0, 0.0, TrainingLog()
         self.metrics: dict[str, list[float]] = {"step": [], "train_seconds": []}
         self.snapshots: list[tuple[int, torch.Tensor]] = []
         self.remember_good_state()
@@ -97,14 +111,6 @@ class Trainer:
     def data(self) -> torch.Tensor:
         """The training data, as held on the trainer's device."""
         return self.sampler.data
-
-    def _make_optimizer(self, model: nn.Module, lr: float) -> torch.optim.Optimizer:
-        """Adam with the trainer's betas, plain SGD, or RMSprop (the original WGAN's choice)."""
-        if self.optimizer == "sgd":
-            return torch.optim.SGD(model.parameters(), lr=lr)
-        if self.optimizer == "rmsprop":
-            return torch.optim.RMSprop(model.parameters(), lr=lr)
-        return torch.optim.Adam(model.parameters(), lr=lr, betas=self.betas, fused=self.fast or None)
 
     def _precision(self) -> torch.autocast:
         """bfloat16 matrix products when `fast` and the hardware has them natively; float32 otherwise."""
@@ -127,10 +133,8 @@ class Trainer:
 
     def set_fixed_noise_seed(self, seed: int) -> None:
         """Draw new fixed noise from `seed`, to watch other latent points (earlier snapshots keep the old ones)."""
-        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
-            raise ValueError(f"Trainer: `seed` for the fixed noise must be a non-negative int, got {seed!r}")
-        rng = torch.Generator(device=self.device).manual_seed(seed)
-        self.fixed_noise = torch.randn(len(self.fixed_noise), self.latent_dim, generator=rng, device=self.device)
+        validate.integer(seed, "seed", "Trainer.set_fixed_noise_seed", low=0, high=2**63 - 1)
+        self.fixed_noise = seeded_noise(len(self.fixed_noise), self.latent_dim, seed, self.device)
 
     def _apply_learning_rates(self) -> None:
         """Write the current learning rates (with exponential decay), betas and batch size where they are used."""
@@ -205,33 +209,14 @@ class Trainer:
                                    f"last good state, step {self.step_count} (bad by step {bad_step}). {tips}")
         self.remember_good_state()
 
-    def training_state(self) -> dict:
-        """Everything a step changes: weights, optimizer moments, random states and counters."""
-        return {"generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
-                "generator_ema": self.generator_ema.state_dict() if self.generator_ema else None,
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "rng": self.rng.get_state(),
-                "sampler": self.sampler.state_dict(), "step": self.step_count, "train_seconds": self.train_seconds}
-
     def remember_good_state(self) -> None:
         """Keep a copy of the current state (checked finite), to go back to if training diverges."""
-        self._good_state = copy.deepcopy(self.training_state())
+        self._good_state = copy.deepcopy(training_state(self))
 
     def restore_good_state(self) -> None:
         """Go back to the last state that was checked finite, history included."""
-        self._load_training_state(copy.deepcopy(self._good_state))
+        load_training_state(self, copy.deepcopy(self._good_state))
         self.log.truncate(self.step_count)
-
-    def _load_training_state(self, state: dict) -> None:
-        """Put a state from `training_state` (or a checkpoint) into this trainer."""
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
-        if self.generator_ema is not None:
-            self.generator_ema.load_state_dict(state["generator_ema"] or state["generator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        self.rng.set_state(state["rng"].cpu())
-        self.sampler.load_state_dict(state["sampler"])
-        self.step_count, self.train_seconds = state["step"], state["train_seconds"]
 
     # --- longer runs ---------------------------------------------------------------
     def train(self, steps: int | None = None, seconds: float | None = None, progress: bool = True) -> "Trainer":
@@ -242,9 +227,7 @@ class Trainer:
         budget = validate.integer(steps, "steps", "Trainer.train") if steps is not None else \
             validate.number(seconds, "seconds", "Trainer.train", low=0, low_open=True)
         total, unit = (steps, "steps") if steps is not None else (math.ceil(seconds), "training s")
-        bar = tqdm(total=total, disable=not progress, file=sys.stdout, mininterval=2.0,
-                   desc=f"training from step {self.step_count}",
-                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {n}/{total} " + unit + " [{elapsed}<{remaining}{postfix}]")
+        bar = progress_bar(total, unit, self.step_count, progress)
         start_step, start_seconds = self.step_count, self.train_seconds
         with bar:  # closed on every exit path, an interrupt included
             self.record_extras()  # metrics and a snapshot at the start
@@ -270,13 +253,9 @@ class Trainer:
 
     def record_extras(self, force: bool = False) -> None:
         """Take fixed-noise snapshots and evaluate metrics when due (`force`: now, unless already done this step)."""
-        last_snapshot = self.snapshots[-1][0] if self.snapshots else -1
-        if self.snapshot_every and last_snapshot != self.step_count and \
-                (force or self.step_count % self.snapshot_every == 0):
+        if due(self.step_count, self.snapshot_every, [step for step, _ in self.snapshots[-1:]], force):
             self.snapshots.append((self.step_count, self.sample_fixed()))
-        last_metric = self.metrics["step"][-1] if self.metrics["step"] else -1
-        if self.metric_fn and self.metric_every and last_metric != self.step_count and \
-                (force or self.step_count % self.metric_every == 0):
+        if self.metric_fn and due(self.step_count, self.metric_every, self.metrics["step"][-1:], force):
             values = self.metric_fn(self.sampling_generator)
             self.metrics["step"].append(self.step_count)
             self.metrics["train_seconds"].append(self.train_seconds)
@@ -295,8 +274,7 @@ class Trainer:
         validate.integer(n, "n", "Trainer.sample")
         if noise is None:
             validate.integer(seed, "seed", "Trainer.sample", low=0, high=2**62)
-            rng = torch.Generator(device=self.device).manual_seed(SAMPLE_SEED_OFFSET + seed)
-            noise = torch.randn(n, self.latent_dim, generator=rng, device=self.device)
+            noise = seeded_noise(n, self.latent_dim, SAMPLE_SEED_OFFSET + seed, self.device)
         validate.tensor(noise, "noise", "Trainer.sample", shape=(n, self.latent_dim))
         if self.n_classes:
             labels = torch.arange(n, device=self.device) % self.n_classes if labels is None else labels.to(self.device)
@@ -312,17 +290,17 @@ class Trainer:
     def save(self, path: str | Path) -> None:
         """Write a checkpoint: weights, optimizer and random states, step, history, metrics and snapshots."""
         self.flush()
-        write_checkpoint({**self.training_state(), "history": self.history, "metrics": self.metrics,
+        write_checkpoint({**training_state(self), "history": self.history, "metrics": self.metrics,
                           "snapshots": self.snapshots, "fixed_noise": self.fixed_noise}, path)
 
     def load(self, path: str | Path) -> "Trainer":
         """Restore a checkpoint written by `save` into this trainer's models and optimizers."""
         state = read_checkpoint(path, self.device)
-        before = copy.deepcopy(self.training_state())
+        before = copy.deepcopy(training_state(self))
         try:
-            self._load_training_state(state)
+            load_training_state(self, state)
         except (RuntimeError, KeyError, ValueError) as error:
-            self._load_training_state(before)  # a checkpoint that does not fit changes nothing
+            load_training_state(self, before)  # a checkpoint that does not fit changes nothing
             raise ValueError(f"Trainer.load: {path} does not fit this trainer: it was saved from networks of "
                              f"another architecture or settings. {str(error).splitlines()[0]}") from None
         self.log.history.clear()
