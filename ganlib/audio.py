@@ -16,7 +16,8 @@ import torchaudio
 from IPython.display import HTML, Audio
 
 from . import validate
-from .config import data_root, isolated_rng, set_seed
+from .cache import load_cache
+from .config import cache_root, data_root, isolated_rng, set_seed
 from .data import DataNotFoundError, DownloadError, download_file, file_md5
 from .models import generate
 from .metrics import accuracy, fit_classifier, frechet_distance, inception_score, judge_info, load_or_train_judge
@@ -69,10 +70,14 @@ def _download_fsdd(folder: Path, url: str, timeout: float) -> None:
 
 
 def fsdd_folder(download: bool = True, url: str = FSDD_URL, timeout: float = 30.0) -> Path:
-    """The folder of verified FSDD recordings in the data root, downloading the release archive if needed."""
+    """The folder of verified FSDD recordings in the data root (or, if it is read-only and lacks them, in the cache
+    root), downloading the release archive if needed."""
     folder = data_root() / "fsdd" / "recordings"
     manifest = fsdd_manifest()
     bad = _bad_recordings(folder, manifest)
+    if bad and cache_root() != data_root():  # a read-only data root without FSDD: the user's cache gets it
+        folder = cache_root() / "fsdd" / "recordings"
+        bad = _bad_recordings(folder, manifest)
     if bad and download:
         try:
             _download_fsdd(folder, url, timeout)
@@ -122,22 +127,24 @@ def read_wav(path: str | Path, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
 
 @lru_cache(maxsize=4)
 def load_fsdd(split: str = "train", length: int = 8192) -> SpokenDigits:
-    """FSDD's official train or test split as in-memory tensors (cached in the data root after the first read)."""
+    """FSDD's official train or test split as in-memory tensors (cached after the first read, remade if damaged)."""
     if split not in ("train", "test"):
         raise ValueError(f"load_fsdd: `split` must be 'train' or 'test', got {split!r}")
+    validate.integer(length, "length", "load_fsdd")
+    return load_cache(f"fsdd/{split}_{length}.pt", lambda: vars(_read_fsdd(split, length)),
+                      lambda content: SpokenDigits(**content))
+
+
+def _read_fsdd(split: str, length: int) -> SpokenDigits:
+    """One split read from the verified recordings, each padded or trimmed to `length` samples."""
     folder = fsdd_folder()
-    cache = folder.parent / f"{split}_{length}.pt"
-    if cache.exists():
-        return SpokenDigits(**torch.load(cache))
     names = sorted(name for name in fsdd_manifest() if
                    (int(Path(name).stem.split("_")[2]) in FSDD_TEST_INDICES) == (split == "test"))
     waves = [read_wav(folder / name) for name in names]
-    digits = SpokenDigits(waveforms=torch.stack([fit_length(w, length) for w in waves]),
-                          labels=torch.tensor([int(name.split("_")[0]) for name in names]),
-                          speakers=[name.split("_")[1] for name in names],
-                          lengths=torch.tensor([len(w) for w in waves]))
-    torch.save(vars(digits), cache)
-    return digits
+    return SpokenDigits(waveforms=torch.stack([fit_length(w, length) for w in waves]),
+                        labels=torch.tensor([int(name.split("_")[0]) for name in names]),
+                        speakers=[name.split("_")[1] for name in names],
+                        lengths=torch.tensor([len(w) for w in waves]))
 
 
 def load_sc09(root: str | Path, subset: str = "training", length: int = 8192, download: bool = False) -> SpokenDigits:
@@ -372,7 +379,7 @@ def train_recogniser(epochs: int = 12, batch_size: int = 64, seed: int = 0) -> t
 
 @lru_cache(maxsize=1)
 def load_recogniser() -> SpokenDigitRecogniser:
-    """The judge of generated speech, trained once (about 70 s on 2 CPU cores) and cached in the data root."""
+    """The judge of generated speech, trained once (about 70 s on 2 CPU cores) and cached (ganlib.config.cache_root)."""
     return load_or_train_judge(RECOGNISER_FILE, SpokenDigitRecogniser, train_recogniser, MIN_RECOGNISER_ACCURACY,
                                "spoken-digit recogniser")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,13 +15,36 @@ from . import validate
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_ENV = "GANLIB_DATA"
+CACHE_ENV = "GANLIB_CACHE"
 QUICK_ENV = "GANLIB_QUICK"
 
 
 def data_root() -> Path:
-    """The one data root: $GANLIB_DATA, else `data/` at the repository root."""
+    """The one data root: $GANLIB_DATA, else `data/` at the repository root (made if missing; may be read-only)."""
     root = os.environ.get(DATA_ENV)
     path = Path(root).expanduser() if root else REPO_ROOT / "data"
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True)
+    return path.resolve()
+
+
+def writable(folder: str | Path) -> bool:
+    """True if a file can be made in `folder`: tried, not inferred from permission bits, which do not stop root."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def cache_root() -> Path:
+    """Where ganlib writes what it makes (decoded data, trained judges, downloads): the data root if writable,
+    else $GANLIB_CACHE, else $XDG_CACHE_HOME/ganlib (~/.cache/ganlib), for a data root shared read-only."""
+    root = data_root()
+    if writable(root):
+        return root
+    chosen = os.environ.get(CACHE_ENV) or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ganlib"
+    path = Path(chosen).expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path.resolve()
 

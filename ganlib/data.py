@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import http.client
 import io
@@ -20,7 +21,8 @@ from torchvision.datasets import MNIST
 from tqdm.std import tqdm
 
 from . import validate
-from .config import data_root
+from .cache import load_cache
+from .config import cache_root, data_root
 
 MNIST_FILES = [name for name, _md5 in MNIST.resources]
 MNIST_SOURCE = "https://ossci-datasets.s3.amazonaws.com/mnist/ (or http://yann.lecun.com/exdb/mnist/)"
@@ -95,10 +97,8 @@ def fetch_mnist(root: Path, mirrors: list[str] | None = None, timeout: float = 3
     A file that fails its MD5 is moved aside (to NAME.corrupt), never used.
     """
     raw = Path(root) / "MNIST" / "raw"
-    for name, md5 in MNIST.resources:
+    for name, md5 in _bad_mnist_files(raw):
         path = raw / name
-        if path.exists() and file_md5(path) == md5:
-            continue
         if path.exists():
             os.replace(path, path.with_name(name + ".corrupt"))
         errors = []
@@ -117,25 +117,49 @@ def fetch_mnist(root: Path, mirrors: list[str] | None = None, timeout: float = 3
     return raw
 
 
-def _mnist_via_torchvision(root: Path, train: bool) -> MNIST:
-    """Verified raw files first (downloaded if needed), then torchvision unpacks and reads them, quietly."""
-    fetch_mnist(root)
+def _bad_mnist_files(raw: Path) -> list[tuple[str, str]]:
+    """(name, MD5) of the MNIST files that are missing from `raw` or fail their MD5."""
+    return [(name, md5) for name, md5 in MNIST.resources if not (raw / name).is_file() or file_md5(raw / name) != md5]
+
+
+def _read_idx(path: Path) -> torch.Tensor:
+    """A gzipped idx file of unsigned bytes (MNIST's format) as a uint8 tensor, read without writing anything."""
+    data = gzip.decompress(path.read_bytes())
+    ndim = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    return torch.frombuffer(bytearray(data), dtype=torch.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _decode_mnist(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """MNIST from its verified raw files: read in place from a read-only data root that holds them, else fetched
+    into cache_root() (the data root itself when writable) and decoded by torchvision, which unpacks the
+    archives beside them (ganlib.bench's reference loop reads those)."""
+    root, cache = data_root(), cache_root()
+    raw = root / "MNIST" / "raw"
+    if cache != root and not _bad_mnist_files(raw):
+        prefix = "train" if train else "t10k"
+        images = _read_idx(raw / f"{prefix}-images-idx3-ubyte.gz")
+        return images, _read_idx(raw / f"{prefix}-labels-idx1-ubyte.gz").long()
+    fetch_mnist(cache)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        return MNIST(str(root), train=train, download=True)  # finds the verified files: no network
+        dataset = MNIST(str(cache), train=train, download=True)  # finds the verified files: no network
+    return dataset.data.to(torch.uint8).contiguous(), dataset.targets.to(torch.int64)
+
+
+def _mnist_pair(content: object) -> tuple[torch.Tensor, torch.Tensor]:
+    """A cached (images uint8 [N, 28, 28], labels int64 [N]) pair; ValueError if the cache holds anything else."""
+    images, labels = content
+    if not (isinstance(images, torch.Tensor) and images.dtype == torch.uint8 and images.shape[1:] == (28, 28)
+            and isinstance(labels, torch.Tensor) and labels.dtype == torch.int64 and labels.shape == (len(images),)):
+        raise ValueError("not a pair of MNIST images uint8 [N, 28, 28] and labels int64 [N]")
+    return images, labels
 
 
 @lru_cache(maxsize=2)
 def load_mnist(train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """MNIST images as uint8 [N, 28, 28] and labels as int64 [N], decoded once and cached."""
-    root = data_root()
-    cache = root / "MNIST" / f"{'train' if train else 'test'}_uint8.pt"
-    if cache.exists():
-        images, labels = torch.load(cache)
-        return images, labels
-    dataset = _mnist_via_torchvision(root, train)
-    images, labels = dataset.data.to(torch.uint8).contiguous(), dataset.targets.to(torch.int64)
-    torch.save((images, labels), cache)
-    return images, labels
+    """MNIST images as uint8 [N, 28, 28] and labels as int64 [N], decoded once and cached (remade if damaged)."""
+    name = f"MNIST/{'train' if train else 'test'}_uint8.pt"
+    return load_cache(name, lambda: _decode_mnist(train), _mnist_pair)
 
 
 def to_model_range(images: torch.Tensor) -> torch.Tensor:

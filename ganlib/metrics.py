@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from functools import lru_cache
 from typing import Callable
 
@@ -13,13 +14,15 @@ from torch import nn
 from tqdm.std import tqdm
 
 from . import validate
-from .config import data_root, isolated_rng, set_seed
+from .cache import load_cache
+from .config import isolated_rng, set_seed
 from .data import BatchSampler, load_mnist, to_model_range
 from .models import generate
 from .theory import js_divergence
 
 CLASSIFIER_FILE = "mnist_classifier.pt"
 MIN_TEST_ACCURACY = 0.99
+RANGE_TOLERANCE = 1e-3  # images beyond [-1, 1] by more than float rounding are refused
 
 
 def check_mnist_images(images: torch.Tensor, who: str, name: str = "images") -> torch.Tensor:
@@ -96,35 +99,44 @@ def fit_classifier(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, epoc
     return model.eval()
 
 
+_JUDGE_RECORDS: dict[str, dict[str, float]] = {}  # file name -> what was recorded when that judge was trained
+
+
 def load_or_train_judge(file_name: str, build: Callable[[], nn.Module],
                         train: Callable[[], tuple[nn.Module, float]], min_accuracy: float, what: str) -> nn.Module:
-    """An evaluation network cached in the data root, or trained now, refused if its test accuracy is too low."""
-    path = data_root() / file_name
-    if path.exists():
+    """An evaluation network cached in the cache root (retrained if the file is missing or damaged), refused if
+    its test accuracy is too low."""
+    def trained() -> dict:
+        start = time.perf_counter()
+        with isolated_rng():
+            model, test_accuracy = train()
+        if test_accuracy < min_accuracy:
+            raise RuntimeError(f"the {what} reached only {test_accuracy:.4f} test accuracy "
+                               f"(< {min_accuracy}); its scores would not be trustworthy")
+        return {"weights": model.state_dict(), "test_accuracy": test_accuracy,
+                "train_seconds": time.perf_counter() - start}
+
+    def loaded(state: dict) -> nn.Module:
         with isolated_rng():  # building the network draws initial weights that the loaded ones replace
             model = build()
-        model.load_state_dict(torch.load(path)["weights"])
+        model.load_state_dict(state["weights"])
+        _JUDGE_RECORDS[file_name] = {key: float(state[key]) for key in ("test_accuracy", "train_seconds")}
         return model.eval()
-    start = time.perf_counter()
-    with isolated_rng():
-        model, test_accuracy = train()
-    if test_accuracy < min_accuracy:
-        raise RuntimeError(f"the {what} reached only {test_accuracy:.4f} test accuracy "
-                           f"(< {min_accuracy}); its scores would not be trustworthy")
-    torch.save({"weights": model.state_dict(), "test_accuracy": test_accuracy,
-                "train_seconds": time.perf_counter() - start}, path)
-    return model
+
+    return load_cache(file_name, trained, loaded)
 
 
 def judge_info(file_name: str) -> dict[str, float]:
-    """Test accuracy and training time recorded when a cached evaluation network was trained."""
-    state = torch.load(data_root() / file_name)
-    return {"test_accuracy": state["test_accuracy"], "train_seconds": state["train_seconds"]}
+    """Test accuracy and training time recorded when a loaded evaluation network was trained."""
+    if file_name not in _JUDGE_RECORDS:
+        raise ValueError(f"judge_info: `file_name` {file_name!r} names no evaluation network loaded yet "
+                         f"(loaded: {sorted(_JUDGE_RECORDS)})")
+    return dict(_JUDGE_RECORDS[file_name])
 
 
 @lru_cache(maxsize=1)
 def load_classifier() -> MnistClassifier:
-    """The evaluation classifier, trained once (about a CPU-minute) and cached in the data root."""
+    """The evaluation classifier, trained once (about a CPU-minute) and cached (see ganlib.config.cache_root)."""
     return load_or_train_judge(CLASSIFIER_FILE, MnistClassifier, train_classifier, MIN_TEST_ACCURACY,
                                "evaluation classifier")
 
@@ -135,12 +147,8 @@ def classifier_info() -> dict[str, float]:
     return judge_info(CLASSIFIER_FILE)
 
 
-def classify(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Class probabilities [N, 10] and penultimate features [N, 128] of images in [-1, 1]."""
-    images = check_mnist_images(images, "classify").detach().float().cpu()
-    if images.min() < -1.001 or images.max() > 1.001:
-        raise ValueError("classify: `images` must lie in [-1, 1] (the generator's tanh range), "
-                         f"got values in [{float(images.min()):.3g}, {float(images.max()):.3g}]")
+def _classify(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class probabilities and features of checked images [N, 1, 28, 28]."""
     model = load_classifier()
     with torch.no_grad():
         features = torch.cat([model.features(chunk) for chunk in images.split(2000)])
@@ -175,6 +183,27 @@ def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> floa
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * np.sqrt(cross).sum())
 
 
+def _checked(images: torch.Tensor, who: str) -> torch.Tensor:
+    """MNIST-shaped images as float [N, 1, 28, 28] on the CPU; refused outside [-1, 1], warned about when they look
+    like images in [0, 1]."""
+    images = check_mnist_images(images, who).detach().float().cpu()
+    low, high = float(images.min()), float(images.max())
+    if low < -1 - RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
+        hint = "; pixel values in [0, 255]? ganlib.data.to_model_range converts uint8 images" if high > 2 else ""
+        raise ValueError(f"{who}: `images` must lie in [-1, 1] (a tanh generator's range), "
+                         f"got values in [{low:.3g}, {high:.3g}]{hint}")
+    if low >= 0:  # real digits in [-1, 1] have a background at -1, and a tanh generator's samples come close to it
+        warnings.warn(f"{who}: `images` has no value below 0, as images in [0, 1] would, but the classifier expects "
+                      f"[-1, 1] (background -1): convert uint8 images with ganlib.data.to_model_range (floats in "
+                      f"[0, 1] with x * 2 - 1), or the scores mean little", stacklevel=3)
+    return images
+
+
+def classify(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class probabilities [N, 10] and penultimate features [N, 128] of images in [-1, 1]."""
+    return _classify(_checked(images, "classify"))
+
+
 @lru_cache(maxsize=1)
 def _classified_test_set() -> tuple[torch.Tensor, torch.Tensor]:
     """Class probabilities and features of the 10,000 real test images (the FD reference)."""
@@ -182,8 +211,8 @@ def _classified_test_set() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def score_samples(images: torch.Tensor) -> dict[str, float]:
-    """IS, Fréchet distance to the real test set, and per-class fractions of generated images."""
-    probs, features = classify(images)
+    """IS, Fréchet distance to the real test set, and per-class fractions of generated images in [-1, 1]."""
+    probs, features = _classify(_checked(images, "score_samples"))
     counts = torch.bincount(probs.argmax(1), minlength=10).float() / len(probs)
     scores = {"IS": inception_score(probs), "FD": frechet_distance(features, _classified_test_set()[1])}
     scores.update({f"class_{digit}": float(counts[digit]) for digit in range(10)})

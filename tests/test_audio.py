@@ -13,9 +13,10 @@ import soundfile
 import torch
 
 import ganlib
-from ganlib.audio import (MIN_RECOGNISER_ACCURACY, SAMPLE_RATE, SpectrogramCodec, fsdd_folder,
-                          fsdd_images, fsdd_manifest, load_fsdd, load_sc09, log_spectral_distance, recogniser_info,
-                          score_spectrograms, score_waveforms, shift_in_time, spectral_convergence)
+from ganlib.audio import (MIN_RECOGNISER_ACCURACY, SAMPLE_RATE, SpectrogramCodec, fsdd_folder, fsdd_images,
+                          fsdd_manifest, load_fsdd, load_recogniser, load_sc09, log_spectral_distance,
+                          recogniser_info, score_spectrograms, score_waveforms, shift_in_time, spectral_convergence)
+from ganlib.metrics import accuracy
 from ganlib.models import ConvDiscriminator, ConvGenerator
 from ganlib.data import DataNotFoundError
 
@@ -209,9 +210,14 @@ def test_conv_gan_shapes_and_a_wgan_gp_step_on_spectrograms():
 
 
 def test_the_recogniser_is_accurate_and_scores_real_speech_high_and_one_clip_low():
-    info = recogniser_info()
-    assert info["test_accuracy"] >= MIN_RECOGNISER_ACCURACY
+    # Measured: 0.9967 on FSDD's 300 test clips (1 error). Training refuses a recogniser under
+    # MIN_RECOGNISER_ACCURACY = 0.95; here the network as loaded now must reach 0.97 (9 errors): lost or mixed-up
+    # weights, or a codec that changed since it was trained, fail this, while a retraining elsewhere that lands
+    # a few clips lower does not.
     real, labels = fsdd_images("test")
+    measured = accuracy(load_recogniser(), real, labels)  # trains it on first use
+    assert measured >= MIN_RECOGNISER_ACCURACY + 0.02
+    assert recogniser_info()["test_accuracy"] == pytest.approx(measured, abs=0.004)  # the record: one clip at most
     scores = score_spectrograms(real)
     assert scores["IS"] > 8.5 and scores["digits_covered"] == 10
     assert score_waveforms(load_fsdd("test").waveforms) == scores  # the same images, by the same path

@@ -153,7 +153,7 @@ CASES = [
          lambda: {"features_a": torch.randn(8, 3), "features_b": torch.randn(9, 3)},
          {"features_a": Tensor(ndims=(2,), fixed=(1,), extra=(("one row", lambda valid: valid[:1]),)),
           "features_b": Tensor(ndims=(2,), fixed=(1,))}),
-    Case("classify", metrics.classify, lambda: {"images": torch.zeros(3, 784)},
+    Case("classify", metrics.classify, lambda: {"images": torch.rand(3, 784) * 2 - 1},
          {"images": Tensor(ndims=(2, 4), fixed=(1,), extra=(("outside [-1, 1]", lambda valid: valid + 2),))}),
     Case("score_samples", metrics.score_samples, lambda: {"images": torch.rand(20, 1, 28, 28) * 2 - 1},
          {"images": Tensor(ndims=(2, 4), fixed=(1, 2, 3))}),

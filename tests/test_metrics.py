@@ -1,17 +1,30 @@
 """The evaluation classifier and the scores built on it."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
 from ganlib.data import load_mnist, to_model_range
-from ganlib.metrics import (MIN_TEST_ACCURACY, classifier_info, classify, frechet_distance, inception_score,
-                            real_baselines, score_samples)
+from ganlib.metrics import (MIN_TEST_ACCURACY, accuracy, classifier_info, classify, frechet_distance,
+                            inception_score, load_classifier, real_baselines, score_samples)
+from ganlib.models import MLPGenerator, generate
 
 
-def test_classifier_is_accurate_and_fast_enough(mnist):
-    info = classifier_info()  # trains it on first use
-    assert info["test_accuracy"] >= MIN_TEST_ACCURACY
-    assert info["train_seconds"] < 120
+def test_classifier_is_accurate_on_the_test_set_now_and_its_record_is_true(mnist):
+    # Measured: 0.9916 on MNIST's 10,000 test images (84 errors). Training refuses a network under
+    # MIN_TEST_ACCURACY = 0.99, so a cached one reached that once; here the network as loaded now must still
+    # reach 0.985 (150 errors): lost or mixed-up weights, or inputs in the wrong range, fail this, while a
+    # few predictions flipped by another CPU's rounding do not.
+    classifier = load_classifier()  # trains it on first use
+    images, labels = load_mnist(train=False)
+    measured = accuracy(classifier, to_model_range(images), labels)
+    assert measured >= MIN_TEST_ACCURACY - 0.005
+    assert classifier_info()["test_accuracy"] == pytest.approx(measured, abs=0.002)
+
+
+def test_classifier_trained_fast_enough(mnist):
+    assert classifier_info()["train_seconds"] < 120  # on the machine that trained it, when it did
 
 
 def test_inception_score_bounds():
@@ -48,8 +61,20 @@ def test_classify_refuses_out_of_range_images():
         classify(torch.full((4, 784), 3.0))
 
 
+def test_images_in_the_wrong_range_are_refused_or_warned_about_by_name(mnist):
+    digits = load_mnist(train=False)[0][:500].reshape(-1, 784)
+    with pytest.raises(ValueError, match=r"score_samples: `images` must lie in \[-1, 1\].*\[0, 255\].*to_model_range"):
+        score_samples(digits.float())
+    with pytest.warns(UserWarning, match=r"classify: `images`.*\[0, 1\].*ganlib.data.to_model_range"):
+        classify(digits.float() / 255)  # silently scored IS 7.54 and FD 550 before
+    generator = MLPGenerator()  # untrained: its tanh outputs lie around 0, on both sides
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        score_samples(to_model_range(digits.reshape(-1, 28, 28)))
+        score_samples(generate(generator, torch.randn(500, generator.latent_dim)))
+
+
 def test_loading_the_cached_judge_leaves_the_global_rng_alone(mnist):
-    from ganlib.metrics import load_classifier
     classifier_info()  # trained and cached by now
     load_classifier.cache_clear()
     torch.manual_seed(11)

@@ -10,8 +10,13 @@ from ganlib.models import MLPDiscriminator, MLPGenerator
 from ganlib.training import Trainer
 
 MAX_TOTAL_BYTES = 30 * 10**6
-# Scores are deterministic on one machine; other CPUs round differently, hence the margins.
-TOLERANCE = {"IS": 0.02, "FD": 0.05, "label_accuracy": 0.02, "digits_covered": 0.0, "classes_covered": 0.0}
+# Scores are deterministic on one machine; other CPUs round differently, hence the margins. The judges are trained
+# on the machine that runs the tests, and a judge trained on another CPU has other weights: for the committed
+# spoken_digits checkpoint, a recogniser trained on an Intel Xeon (AVX-512, AMX) gives FD 66.4 where the record,
+# made with one trained on an AMD EPYC, says 77.9 (-15%), while IS (7.835 against 7.854) and label accuracy (0.896
+# against 0.898) agree within 0.3%. FD is measured in the judge's own feature space, so its margin is 25%; an
+# untrained or broken generator is off by far more (FD in the hundreds, IS near 1).
+TOLERANCE = {"IS": 0.02, "FD": 0.25, "label_accuracy": 0.02, "digits_covered": 0.0, "classes_covered": 0.0}
 
 
 @pytest.mark.parametrize("name", sorted(pretrain.RECIPES))
