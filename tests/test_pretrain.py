@@ -74,7 +74,7 @@ class _CodePayload:
 def test_a_checkpoint_carrying_code_is_refused_and_the_code_never_runs(tmp_path):
     marker, path = tmp_path / "code_ran", tmp_path / "evil.pt"
     torch.save({"format": "ganlib-checkpoint-v1", "generator": _CodePayload(marker)}, path)
-    trainer = Trainer(MLPGenerator(8, (16,), out_dim=4), MLPDiscriminator(4, (16,)), torch.randn(32, 4),
+    trainer = Trainer(MLPGenerator(8, (16,), out_dim=4), MLPDiscriminator(4, (16,)), torch.rand(32, 4) * 2 - 1,
                       batch_size=8, device="cpu")
     with pytest.raises(ValueError, match="refused"):
         trainer.load(path)

@@ -120,3 +120,17 @@ def test_sampling_is_repeatable_and_leaves_training_alone():
     assert torch.equal(first, trainer.sample(16)), "the same call must give the same samples (re-runnable cells)"
     assert not torch.equal(first, trainer.sample(16, seed=1))
     assert torch.equal(trainer.rng.get_state(), rng_before), "sampling must not move the training's random stream"
+
+
+@pytest.mark.parametrize("scale, says", [(255.0, "can never match"), (1.0, "images in \\[0, 1\\]")])
+def test_data_outside_a_tanh_generators_range_is_named(scale: float, says: str):
+    images = torch.rand(64, 8, generator=torch.Generator().manual_seed(0)) * scale  # [0, 255] or [0, 1]
+    with pytest.warns(UserWarning, match=f"`data`.*{says}.*to_model_range"):
+        ganlib.Trainer(MLPGenerator(4, (16,), 8), MLPDiscriminator(8, (16,)), images, batch_size=8, device="cpu")
+
+
+def test_data_in_a_tanh_generators_range_trains_without_a_warning(recwarn):
+    images = torch.rand(64, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    ganlib.Trainer(MLPGenerator(4, (16,), 8), MLPDiscriminator(8, (16,)), images, batch_size=8, device="cpu")
+    small_trainer()  # no tanh output: any range is the generator's to learn
+    assert not [warning for warning in recwarn if "`data`" in str(warning.message)]

@@ -53,8 +53,8 @@ class Trainer:
     """Trains a generator against a discriminator; every lesson reuses it.
 
     The live hyperparameters (see `ganlib.training.SETTINGS`: lr_g, lr_d, betas, d_steps, g_loss, ...) are
-    attributes, checked when set, that take effect at the next step. `fast=True` trades bit-for-bit
-    reproducibility for speed: a fused Adam, and bfloat16 matrix products where the hardware has them natively.
+    attributes, checked when set, that take effect at the next step. `fast=True` trades float32 precision for
+    speed: bfloat16 matrix products where the hardware has them natively (results differ at the level of rounding).
     """
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, data: torch.Tensor, *,
@@ -94,10 +94,11 @@ class Trainer:
         # An exponential moving average of G's weights: smoother, often much better samples.
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if ema_decay else None
         self._bfloat16 = fast and has_native_bfloat16(self.device)  # asked once, not every step
-        self.opt_g = steps.make_optimizer(optimizer, self.generator, lr_g, self.betas, fused=fast)
-        self.opt_d = steps.make_optimizer(optimizer, self.discriminator, lr_d, self.betas, fused=fast)
+        self.opt_g = steps.make_optimizer(optimizer, self.generator, lr_g, self.betas, fused=True)
+        self.opt_d = steps.make_optimizer(optimizer, self.discriminator, lr_d, self.betas, fused=True)
 
         self.step_count, self.train_seconds, self.log = 0, 0.0, TrainingLog()
+        self._kept_fakes: tuple[torch.Tensor, torch.Tensor | None] | None = None  # D's fakes, for G's update
         self.metrics: dict[str, list[float]] = {"step": [], "train_seconds": []}
         self.snapshots: list[tuple[int, torch.Tensor]] = []
         self.remember_good_state()
@@ -146,15 +147,19 @@ class Trainer:
                 if "betas" in group:
                     group["betas"] = self.betas
 
-    def discriminator_step(self) -> tuple[torch.Tensor, ...]:
-        """One D update on a real batch and a fake batch; returns (loss, D(real), D(fake), score gap)."""
+    def discriminator_step(self, keep_fakes: bool = False) -> tuple[torch.Tensor, ...]:
+        """One D update on a real batch and a fake batch; returns (loss, D(real), D(fake), score gap).
+
+        `keep_fakes`: make the fakes with gradients and keep them for the next `generator_step` to reuse.
+        """
         real = self.sampler.next()
         # Fakes get the real batch's labels, so the penalty's in-between points have one label each.
         labels = self.labels[self.sampler.last_index] if self.n_classes else None
-        with self._precision(), torch.no_grad():
+        with self._precision(), torch.set_grad_enabled(keep_fakes):
             fake = steps.forward(self.generator, self.noise(self.batch_size), labels)
+        self._kept_fakes = (fake, labels) if keep_fakes else None
         result = steps.discriminator_update(
-            self.discriminator, self.opt_d, real, fake, g_loss=self.g_loss, labels=labels,
+            self.discriminator, self.opt_d, real, fake.detach(), g_loss=self.g_loss, labels=labels,
             real_label=1.0 - self.label_smoothing, penalty_weight=self.gradient_penalty, rng=self.rng,
             precision=self._precision)
         if self.clip_weights:
@@ -162,9 +167,17 @@ class Trainer:
         return result
 
     def generator_step(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """One G update through a frozen D (and the weight average's update); returns the loss and G's gradient norm."""
-        z, labels = self.noise(self.batch_size), self.random_labels(self.batch_size)
-        result = steps.generator_update(self.generator, self.discriminator, self.opt_g, z, g_loss=self.g_loss,
+        """One G update through a frozen D (and the weight average's update); returns the loss and G's gradient norm.
+
+        It reuses the fakes the last discriminator step kept, or makes new ones from fresh noise.
+        """
+        kept, self._kept_fakes = self._kept_fakes, None
+        if kept is None:
+            labels = self.random_labels(self.batch_size)
+            with self._precision():
+                kept = (steps.forward(self.generator, self.noise(self.batch_size), labels), labels)
+        fake, labels = kept
+        result = steps.generator_update(self.generator, self.discriminator, self.opt_g, fake, g_loss=self.g_loss,
                                         labels=labels, precision=self._precision)
         if self.generator_ema is not None:
             steps.ema_update(self.generator_ema, self.generator, self.ema_decay)
@@ -178,16 +191,17 @@ class Trainer:
     def step(self) -> None:
         """One iteration: `d_steps` discriminator updates, then one generator update.
 
-        An interrupt waits for the step to end, so a step is never cut in half. Gradients are on and bfloat16 off
-        unless asked for, whatever an interrupted cell may have left switched (a `no_grad` block cut short).
+        An interrupt waits for the step to end, so a step is never cut in half. Gradients are on whatever an
+        interrupted cell may have left switched off (a `no_grad` block cut short); each forward pass sets its own
+        precision (`_precision`).
         """
-        with interrupts_deferred(), torch.enable_grad(), torch.autocast(self.device.type, enabled=False):
+        with interrupts_deferred(), torch.enable_grad():
             self._apply_learning_rates()
             self.generator.train()
             self.discriminator.train()
             with validate.skip_nan_scan():  # the divergence guard in `flush` checks for NaN and Inf instead
-                for _ in range(self.d_steps):
-                    loss_d, d_real, d_fake, score_gap = self.discriminator_step()
+                for d_step in range(self.d_steps):
+                    loss_d, d_real, d_fake, score_gap = self.discriminator_step(keep_fakes=d_step == self.d_steps - 1)
                 loss_g, grad_norm = self.generator_step()
             self.log.append(loss_d, loss_g, d_real, d_fake, grad_norm, score_gap)
             self.step_count += 1
