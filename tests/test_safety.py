@@ -142,8 +142,7 @@ def test_a_crash_while_saving_leaves_the_previous_checkpoint_intact(tmp_path, mo
     trainer.train(steps=5, progress=False)
 
     def crash_halfway(state, file):
-        with open(file, "wb") as out:
-            out.write(b"half a checkpoint")
+        file.write(b"half a checkpoint")  # torch.save is given the open temporary file
         raise OSError("disk full")
     monkeypatch.setattr(torch, "save", crash_halfway)
     with pytest.raises(OSError, match="disk full"):

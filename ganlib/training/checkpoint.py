@@ -2,12 +2,13 @@
 `weights_only=True` so that a checkpoint can never run code."""
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
+
+from ..cache import atomic_save
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -37,14 +38,8 @@ def load_training_state(trainer: "Trainer", state: dict) -> None:
 
 
 def write_checkpoint(state: dict, path: str | Path) -> None:
-    """Write `state` next to `path` and then rename it, so a crash or an interrupt never leaves half a checkpoint."""
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    try:
-        torch.save({"format": CHECKPOINT_FORMAT, **state}, partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    """Write `state` atomically (a temporary file, then a rename): a crash or an interrupt never leaves half of one."""
+    atomic_save({"format": CHECKPOINT_FORMAT, **state}, path)
 
 
 def read_checkpoint(path: str | Path, device: torch.device) -> dict:
