@@ -2,6 +2,7 @@
 `weights_only=True` so that a checkpoint can never run code."""
 from __future__ import annotations
 
+import copy
 import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +36,28 @@ def load_training_state(trainer: "Trainer", state: dict) -> None:
     trainer.rng.set_state(state["rng"].cpu())
     trainer.sampler.load_state_dict(state["sampler"])
     trainer.step_count, trainer.train_seconds = state["step"], state["train_seconds"]
+
+
+def checkpoint_state(trainer: "Trainer") -> dict:
+    """Everything a checkpoint holds: the training state, and the history, metrics, snapshots and fixed noise."""
+    return {**training_state(trainer), "history": trainer.history, "metrics": trainer.metrics,
+            "snapshots": trainer.snapshots, "fixed_noise": trainer.fixed_noise}
+
+
+def restore_checkpoint(trainer: "Trainer", state: dict, path: str | Path) -> None:
+    """Put a checkpoint's contents into a trainer; one that does not fit changes nothing and says why."""
+    before = copy.deepcopy(training_state(trainer))
+    try:
+        load_training_state(trainer, state)
+    except (RuntimeError, KeyError, ValueError) as error:
+        load_training_state(trainer, before)
+        raise ValueError(f"Trainer.load: {path} does not fit this trainer: it was saved from networks of "
+                         f"another architecture or settings. {str(error).splitlines()[0]}") from None
+    trainer.log.history.clear()
+    trainer.log.history.update(state["history"])
+    trainer.log.pending = []
+    trainer.metrics, trainer.snapshots = state["metrics"], state.get("snapshots", [])
+    trainer.fixed_noise = state["fixed_noise"].to(trainer.device)
 
 
 def write_checkpoint(state: dict, path: str | Path) -> None:

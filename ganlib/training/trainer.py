@@ -18,7 +18,8 @@ from ..config import default_device, set_seed
 from ..data import BatchSampler
 from ..models import check_labels, generate
 from . import checks, steps
-from .checkpoint import load_training_state, read_checkpoint, training_state, write_checkpoint
+from .checkpoint import (checkpoint_state, load_training_state, read_checkpoint, restore_checkpoint,
+                         training_state, write_checkpoint)
 from .guard import TrainingDiverged, TrainingLog, advice, divergence, interrupts_deferred
 from .settings import SETTINGS, Hyperparameters, LiveSetting
 
@@ -304,24 +305,11 @@ class Trainer:
     def save(self, path: str | Path) -> None:
         """Write a checkpoint: weights, optimizer and random states, step, history, metrics and snapshots."""
         self.flush()
-        write_checkpoint({**training_state(self), "history": self.history, "metrics": self.metrics,
-                          "snapshots": self.snapshots, "fixed_noise": self.fixed_noise}, path)
+        write_checkpoint(checkpoint_state(self), path)
 
     def load(self, path: str | Path) -> "Trainer":
         """Restore a checkpoint written by `save` into this trainer's models and optimizers."""
-        state = read_checkpoint(path, self.device)
-        before = copy.deepcopy(training_state(self))
-        try:
-            load_training_state(self, state)
-        except (RuntimeError, KeyError, ValueError) as error:
-            load_training_state(self, before)  # a checkpoint that does not fit changes nothing
-            raise ValueError(f"Trainer.load: {path} does not fit this trainer: it was saved from networks of "
-                             f"another architecture or settings. {str(error).splitlines()[0]}") from None
-        self.log.history.clear()
-        self.log.history.update(state["history"])
-        self.log.pending = []
-        self.metrics, self.snapshots = state["metrics"], state.get("snapshots", [])
-        self.fixed_noise = state["fixed_noise"].to(self.device)
+        restore_checkpoint(self, read_checkpoint(path, self.device), path)
         self.remember_good_state()
         return self
 
