@@ -170,6 +170,18 @@ def measure_throughput(steps: int, batch_size: int = 64) -> dict:
     return result
 
 
+def measure_conv_throughput(steps: int) -> dict:
+    """Lesson 05's DCGAN at batch 64, steps per second: float32 and bfloat16 (`fast=True`), with images and
+    convolution weights in the default memory format (NCHW) and in channels-last (NHWC)."""
+    from .pretrain import mnist_dcgan_trainer  # pretrain imports this module: import it only when needed
+    result = {"batch_size": 64, "steps": steps}
+    for precision, fast in (("float32", False), ("bfloat16", True)):
+        for layout, memory_format in (("nchw", torch.contiguous_format), ("channels_last", torch.channels_last)):
+            trainer = mnist_dcgan_trainer(metric_every=0, fast=fast, memory_format=memory_format)
+            result[f"{precision}_{layout}_steps_per_s"] = steps_per_second(trainer.step, steps)
+    return result
+
+
 def _quality_curve(train_for: Callable[[float], None], generator: Callable[[], nn.Module], max_seconds: float,
                    eval_every: float, samples: int) -> dict:
     """Train in slices of `eval_every` seconds, scoring the IS after each, until IS >= 9 or `max_seconds`."""
@@ -202,6 +214,8 @@ def measure_time_to_quality(max_seconds: float, eval_every: float, samples: int)
         trainer = Trainer(*lesson02_models(), mnist_vectors(), batch_size=256, lr_g=2e-3, lr_d=2e-3,
                           betas=(0.5, 0.999), ema_decay=0.999, device="cpu", fast=fast)
         results[name] = trainer_quality(trainer, **budget)
+    from .pretrain import mnist_dcgan_trainer  # pretrain imports this module: import it only when needed
+    results["lesson05_dcgan_fast"] = trainer_quality(mnist_dcgan_trainer(metric_every=0), **budget)
     return results
 
 
@@ -270,6 +284,13 @@ def format_report(report: dict) -> str:
                      f"{t['ganlib_guard_fraction']:.1%} of ganlib's training time.")
         lines.append(f"The tutorial's DataLoader alone serves {t['reference_data_only_batches_per_s']:.0f} batches/s; "
                      f"ganlib's exact step reaches {t['ganlib_gflops'] / peak['float32']:.0%} of the float32 peak.")
+    conv = report.get("conv_throughput")
+    if conv:
+        lines += ["", f"Convolutions: lesson 05's DCGAN at batch {conv['batch_size']}, steps/s",
+                  f"{'precision':10s} {'NCHW':>8s} {'channels-last':>14s}"]
+        for precision in ("float32", "bfloat16"):
+            lines.append(f"{precision:10s} {conv[precision + '_nchw_steps_per_s']:8.1f} "
+                         f"{conv[precision + '_channels_last_steps_per_s']:14.1f}")
     ttq = report.get("time_to_quality")
     if ttq:
         header = " ".join(f"{'IS>=' + format(th, 'g'):>12s}" for th in QUALITY_THRESHOLDS)
@@ -296,6 +317,8 @@ def run_benchmark(quick: bool, notebook_modes: list[str], only: str = "", parts:
                                       "bfloat16": matmul_gflops(torch.bfloat16, seconds=settings["matmul_seconds"])}}
     if wanted("throughput"):
         report["throughput"] = measure_throughput(settings["throughput_steps"])
+    if wanted("conv"):
+        report["conv_throughput"] = measure_conv_throughput(settings["throughput_steps"])
     if wanted("quality"):
         report["time_to_quality"] = measure_time_to_quality(settings["ttq_seconds"], settings["eval_every_seconds"],
                                                             settings["eval_samples"])
@@ -312,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebooks", choices=("none", "quick", "full", "both"), default="quick",
                         help="run the notebooks in quick mode (default), full mode (about an hour), both, or none")
     parser.add_argument("--only", default="", help="only notebooks whose file name contains this text")
-    parser.add_argument("--parts", default="all", help="comma-separated: throughput, quality (default: all)")
+    parser.add_argument("--parts", default="all", help="comma-separated: throughput, conv, quality (default: all)")
     parser.add_argument("--out", default=str(REPO_ROOT / "artifacts" / "bench.json"), help="where to write the JSON")
     args = parser.parse_args(argv)
     modes = {"none": [], "quick": ["quick"], "full": ["full"], "both": ["quick", "full"]}[args.notebooks]

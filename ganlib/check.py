@@ -392,8 +392,110 @@ def w1_from_samples(distance: Callable[[torch.Tensor, torch.Tensor], float]) -> 
 
 
 # --- lesson 05 -------------------------------------------------------------------------------------------------
+def upsampling_block(block: Callable[[int, int], torch.nn.Module]) -> None:
+    """Lesson 05: block(cin, cout) must double a [N, cin, H, W] map to [N, cout, 2H, 2W]: a transposed convolution
+    (kernel 4, stride 2, padding 1), batch norm and ReLU, with DCGAN's N(0, 0.02) initialisation."""
+    exercise = "Exercise 1 (the generator's upsampling block)"
+    with isolated_rng(0):
+        for cin, cout, size in ((128, 64, 7), (64, 32, 14), (16, 8, 3)):
+            layer = _call(exercise, block, cin, cout)
+            if not isinstance(layer, torch.nn.Module):
+                raise _fail(exercise, f"return a torch network (nn.Module, e.g. nn.Sequential), got {type(layer).__name__}")
+            _check_upsampling_layers(exercise, layer, cin, cout)
+            layer.train()
+            out = _call(exercise, layer, torch.randn(64, cin, size, size))
+            out = _as_tensor(exercise, out, f"block({cin}, {cout}) applied to [64, {cin}, {size}, {size}]",
+                             (64, cout, 2 * size, 2 * size))
+            _check_relu_after_norm(exercise, out)
+    _passed(exercise, "each block doubles the map's height and width, and with batch norm before the ReLU half the "
+                      "units fire for any scale of the input: G's layers keep learning from the first step.")
+
+
+def _check_upsampling_layers(exercise: str, block: torch.nn.Module, cin: int, cout: int) -> None:
+    """The block's layers: one 4 × 4, stride-2 transposed convolution, DCGAN-initialised, then BatchNorm2d and ReLU."""
+    layers = list(block.modules())
+    convs = [layer for layer in layers if isinstance(layer, torch.nn.ConvTranspose2d)]
+    if len(convs) != 1:
+        raise _fail(exercise, f"use exactly one nn.ConvTranspose2d, found {len(convs)}")
+    conv = convs[0]
+    if (conv.in_channels, conv.out_channels) != (cin, cout) or conv.kernel_size != (4, 4) or conv.stride != (2, 2) \
+            or conv.padding != (1, 1):
+        raise _fail(exercise, f"the transposed convolution should be ConvTranspose2d({cin}, {cout}, kernel_size=4, "
+                              f"stride=2, padding=1), got {conv}")
+    if not any(isinstance(layer, torch.nn.BatchNorm2d) for layer in layers):
+        raise _fail(exercise, "add nn.BatchNorm2d after the transposed convolution (DCGAN's batch-norm rule)")
+    if any(isinstance(layer, (torch.nn.LeakyReLU, torch.nn.Tanh)) for layer in layers):
+        raise _fail(exercise, "DCGAN's generator uses plain nn.ReLU inside (LeakyReLU is for D, tanh for G's output)")
+    std = float(conv.weight.detach().std())
+    if not 0.018 < std < 0.022 or abs(float(conv.weight.detach().mean())) > 0.002:
+        raise _fail(exercise, f"the transposed convolution's weights have mean {float(conv.weight.detach().mean()):.4f} and "
+                              f"std {std:.4f}; DCGAN draws them from N(0, 0.02): call dcgan_initialise (or "
+                              "nn.init.normal_(weight, 0.0, 0.02)) on the block")
+
+
+def _check_relu_after_norm(exercise: str, out: torch.Tensor) -> None:
+    """After batch norm then ReLU, outputs are never negative and about half of them are 0 in training mode."""
+    if float(out.min()) < 0:
+        raise _fail(exercise, "the block's output has negative values: end it with nn.ReLU()")
+    zero_share = float((out == 0).double().mean())
+    if not 0.35 < zero_share < 0.65:
+        raise _fail(exercise, f"{zero_share:.0%} of the outputs are 0, not about half: put nn.BatchNorm2d between "
+                              "the transposed convolution and the ReLU, so each channel is centred before it")
+
+
+DCGAN_RULES = {
+    "no_pooling": "D shrinks its maps with strided convolutions, not pooling layers",
+    "batch_norm_in_g": "G has batch norm after its hidden layers",
+    "tanh_output": "G's last layer is tanh, so images lie in [-1, 1] like the data",
+    "leaky_relu_in_d": "D's activations are LeakyReLU, not ReLU",
+}
+
+
+def _broken_networks() -> list[tuple[set[str], torch.nn.Module, torch.nn.Module]]:
+    """DCGAN-shaped pairs for 28 × 28 digits, each with a known set of rules broken."""
+    from .models import ConvDiscriminator, ConvGenerator, replace_layers
+    nn = torch.nn
+    def pair(broken: set[str]) -> tuple[set[str], nn.Module, nn.Module]:
+        generator, discriminator = ConvGenerator(100, (28, 28), width=16, blocks=2), ConvDiscriminator((28, 28), 16, 2)
+        if "batch_norm_in_g" in broken:
+            replace_layers(generator, (nn.BatchNorm1d, nn.BatchNorm2d), lambda _: nn.Identity())
+        if "tanh_output" in broken:
+            replace_layers(generator, nn.Tanh, lambda _: nn.Sigmoid())
+        if "leaky_relu_in_d" in broken:
+            replace_layers(discriminator, nn.LeakyReLU, lambda _: nn.ReLU())
+        if "no_pooling" in broken:
+            replace_layers(discriminator, nn.Conv2d, lambda conv: nn.Sequential(
+                nn.Conv2d(conv.in_channels, conv.out_channels, 3, padding=1), nn.MaxPool2d(2)))
+        return broken, generator, discriminator
+    cases = [set(), {"batch_norm_in_g"}, {"tanh_output"}, {"leaky_relu_in_d"}, {"no_pooling"},
+             {"batch_norm_in_g", "leaky_relu_in_d"}, {"tanh_output", "no_pooling"}, set(DCGAN_RULES)]
+    return [pair(broken) for broken in cases]
+
+
+def broken_dcgan_rules(audit: Callable[[torch.nn.Module, torch.nn.Module], set]) -> None:
+    """Lesson 05: audit(generator, discriminator) must return the set of DCGAN_RULES names the pair breaks."""
+    exercise = "Exercise 2 (which of DCGAN's rules does this pair break?)"
+    with isolated_rng(0):
+        cases = _broken_networks()
+    for broken, generator, discriminator in cases:
+        answer = _call(exercise, audit, generator, discriminator)
+        if not isinstance(answer, (set, frozenset)):
+            raise _fail(exercise, f"return a set of rule names, got {type(answer).__name__}")
+        if set(answer) - set(DCGAN_RULES):
+            raise _fail(exercise, f"{sorted(set(answer) - set(DCGAN_RULES))} are not rule names; use the keys of "
+                                  f"check.DCGAN_RULES: {sorted(DCGAN_RULES)}")
+        if set(answer) != broken:
+            missed, extra = sorted(broken - set(answer)), sorted(set(answer) - broken)
+            raise _fail(exercise, f"for a pair that breaks {sorted(broken) or 'no rule'}, you found "
+                                  f"{sorted(answer) or 'none'}" + (f"; missed {missed}" if missed else "")
+                                  + (f"; wrongly flagged {extra}" if extra else "")
+                                  + ". Walk every layer with network.modules() and look at each layer's type.")
+    _passed(exercise, f"all {len(cases)} pairs audited right, from a faithful DCGAN to one that breaks every rule.")
+
+
+# --- lesson 06 -------------------------------------------------------------------------------------------------
 def clipped_share(share: Callable[[torch.Tensor], float]) -> None:
-    """Lesson 05: share(images) must be the fraction of non-silent pixels (above -1) clipped at the top (+1)."""
+    """Lesson 06: share(images) must be the fraction of non-silent pixels (above -1) clipped at the top (+1)."""
     exercise = "Exercise 1 (how much does clipping at +3σ cut?)"
     with isolated_rng(0):
         images = (torch.rand(20, 1, 128, 64) * 2.4 - 1.2).clamp(-1, 1)  # about 8% at each end
@@ -415,7 +517,7 @@ def clipped_share(share: Callable[[torch.Tensor], float]) -> None:
 
 
 def image_to_magnitude(invert: Callable[..., torch.Tensor]) -> None:
-    """Lesson 05: invert(images, mean, std, clip_std) must undo the codec's normalisation: STFT magnitudes."""
+    """Lesson 06: invert(images, mean, std, clip_std) must undo the codec's normalisation: STFT magnitudes."""
     exercise = "Exercise 2 (from the GAN's image back to STFT magnitudes)"
     with isolated_rng(0):
         images = torch.rand(2, 129, 65) * 2 - 1
@@ -442,9 +544,9 @@ def image_to_magnitude(invert: Callable[..., torch.Tensor]) -> None:
                           "steps in reverse order (× clip_std, × std + mean, exp, - 1e-6)")
 
 
-# --- lesson 06 -------------------------------------------------------------------------------------------------
+# --- lesson 07 -------------------------------------------------------------------------------------------------
 def balanced_subset_by_hand(subset: Callable[[torch.Tensor, int, int], torch.Tensor]) -> None:
-    """Lesson 06: subset(labels, per_class, seed) must pick per_class distinct indices of each class, the same for
+    """Lesson 07: subset(labels, per_class, seed) must pick per_class distinct indices of each class, the same for
     the same seed, from its own random generator, and refuse a class that is too small."""
     exercise = "Exercise 2 (a few-label subset for a fair experiment)"
     labels = torch.arange(10).repeat_interleave(30)[torch.randperm(300, generator=torch.Generator().manual_seed(0))]
@@ -503,7 +605,7 @@ def _check_subset(exercise: str, chosen: torch.Tensor, labels: torch.Tensor, per
 
 
 def mnist_copy(copy: Callable[[torch.nn.Module], torch.nn.Module]) -> None:
-    """Lesson 06: copy(mnist) must build a TransferCNN with all three parts of the MNIST classifier, in eval mode."""
+    """Lesson 07: copy(mnist) must build a TransferCNN with all three parts of the MNIST classifier, in eval mode."""
     exercise = "Exercise 1 (a full copy is the MNIST classifier)"
     mnist = load_classifier()
     with isolated_rng(0):

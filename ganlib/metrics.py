@@ -324,7 +324,7 @@ def activation_gradient_norms(discriminator: nn.Module, real: torch.Tensor, fake
     return [output.grad.norm().item() for output in outputs]
 
 
-# --- memorisation (lesson 05) ----------------------------------------------------------------------------
+# --- memorisation (lessons 05 and 06) ----------------------------------------------------------------------------
 @torch.no_grad()
 def nearest_neighbours(queries: torch.Tensor, reference: torch.Tensor, chunk_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
     """For each query, the Euclidean distance to its nearest reference item, and that item's index.

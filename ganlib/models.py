@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -131,19 +131,23 @@ def _check_classes(n_classes: int | None, who: str) -> None:
 class ConvGenerator(nn.Module):
     """DCGAN-shaped: z [N, latent_dim] -> one-channel images [N, 1, H, W] in [-1, 1], by `blocks` doublings.
 
-    With `n_classes`, it is class-conditional: forward(z, labels) appends a one-hot code of the label to z.
+    z is projected to the smallest feature map by a linear layer (through a hidden layer of `hidden` units first, when
+    `hidden` > 0, as InfoGAN's MNIST generator does). With `n_classes`, it is class-conditional: forward(z, labels)
+    appends a one-hot code of the label to z.
     """
 
     def __init__(self, latent_dim: int = 100, image_shape: Sequence[int] = (128, 64), width: int = 32,
-                 blocks: int = 5, n_classes: int | None = None):
+                 blocks: int = 5, n_classes: int | None = None, hidden: int = 0):
         super().__init__()
         _check_widths("ConvGenerator", [], latent_dim=latent_dim, width=width)
+        validate.integer(hidden, "hidden", "ConvGenerator", low=0)
         _check_classes(n_classes, "ConvGenerator")
         self.start = _check_image_shape(image_shape, blocks, "ConvGenerator")
         self.latent_dim, self.image_shape, self.n_classes = latent_dim, tuple(image_shape), n_classes
         channels = [width * min(2 ** (blocks - 1 - i), 8) for i in range(blocks)]  # e.g. 256, 128, 64, 32, 32
-        self.project = nn.Sequential(nn.Linear(latent_dim + (n_classes or 0), channels[0] * self.start[0] * self.start[1]),
-                                     nn.BatchNorm1d(channels[0] * self.start[0] * self.start[1]), nn.ReLU())
+        sizes = [latent_dim + (n_classes or 0)] + ([hidden] if hidden else []) + [channels[0] * self.start[0] * self.start[1]]
+        self.project = nn.Sequential(*[layer for size_in, size_out in zip(sizes, sizes[1:]) for layer in
+                                       (nn.Linear(size_in, size_out), nn.BatchNorm1d(size_out), nn.ReLU())])
         layers: list[nn.Module] = []
         for cin, cout in zip(channels, channels[1:]):
             layers += [nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]
@@ -163,15 +167,17 @@ class ConvGenerator(nn.Module):
 class ConvDiscriminator(nn.Module):
     """DCGAN-shaped critic: images [N, 1, H, W] -> one score each, [N]. No batch norm, so WGAN-GP applies.
 
-    With `n_classes`, it is a projection discriminator (Miyato and Koyama, 2018): forward(x, labels) adds
-    the inner product of a learnt class embedding with the image's features to the score.
+    Strided convolutions shrink the image `blocks` times; the flattened map (through a hidden layer of `hidden`
+    units first, when `hidden` > 0) gives the score. With `n_classes`, it is a projection discriminator (Miyato and
+    Koyama, 2018): forward(x, labels) adds the inner product of a learnt class embedding with the features.
     """
 
     def __init__(self, image_shape: Sequence[int] = (128, 64), width: int = 32, blocks: int = 5,
-                 spectral_norm: bool = False, n_classes: int | None = None):
+                 spectral_norm: bool = False, n_classes: int | None = None, hidden: int = 0):
         super().__init__()
         _check_widths("ConvDiscriminator", [], width=width)
         validate.flag(spectral_norm, "spectral_norm", "ConvDiscriminator")
+        validate.integer(hidden, "hidden", "ConvDiscriminator", low=0)
         _check_classes(n_classes, "ConvDiscriminator")
         end = _check_image_shape(image_shape, blocks, "ConvDiscriminator")
         self.image_shape, self.n_classes = tuple(image_shape), n_classes
@@ -181,7 +187,11 @@ class ConvDiscriminator(nn.Module):
         for cin, cout in zip(channels, channels[1:]):
             layers += [wrap(nn.Conv2d(cin, cout, 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
         features = channels[-1] * end[0] * end[1]
-        self.net = nn.Sequential(*layers, nn.Flatten())
+        layers.append(nn.Flatten())
+        if hidden:
+            layers += [wrap(nn.Linear(features, hidden)), nn.LeakyReLU(0.2)]
+            features = hidden
+        self.net = nn.Sequential(*layers)
         self.score = wrap(nn.Linear(features, 1))
         if n_classes:
             self.class_embedding = wrap(nn.Embedding(n_classes, features))
@@ -195,6 +205,45 @@ class ConvDiscriminator(nn.Module):
             labels = check_labels(labels, len(x), self.n_classes, "ConvDiscriminator", rows_of="x")
             score = score + (self.class_embedding(labels) * features).sum(dim=1)
         return score
+
+
+def replace_layers(network: nn.Module, layer_type: type[nn.Module] | tuple[type[nn.Module], ...],
+                   make_replacement: Callable[[nn.Module], nn.Module]) -> int:
+    """Swap every layer of `layer_type` inside `network` (at any depth) for make_replacement(layer), in place;
+    returns how many were swapped. For example, `replace_layers(G, nn.BatchNorm2d, lambda _: nn.Identity())`."""
+    if not isinstance(network, nn.Module):
+        raise TypeError(f"replace_layers: `network` must be a torch network (nn.Module), got {type(network).__name__}")
+    types = layer_type if isinstance(layer_type, tuple) else (layer_type,)
+    if not types or not all(isinstance(kind, type) and issubclass(kind, nn.Module) for kind in types):
+        raise TypeError(f"replace_layers: `layer_type` must be a layer class such as nn.ReLU, or a tuple of them, "
+                        f"got {layer_type!r}")
+    if not callable(make_replacement):
+        raise TypeError("replace_layers: `make_replacement` must be a function from the old layer to a new one")
+    swapped = 0
+    for name, child in network.named_children():
+        if isinstance(child, layer_type):
+            setattr(network, name, make_replacement(child))
+            swapped += 1
+        else:
+            swapped += replace_layers(child, layer_type, make_replacement)
+    return swapped
+
+
+@torch.no_grad()
+def dcgan_initialise(network: nn.Module, std: float = 0.02) -> nn.Module:
+    """DCGAN's initialisation (Radford et al., 2016): convolution and linear weights ~ N(0, std), biases 0; batch-norm
+    scales ~ N(1, std), shifts 0. Returns the network, changed in place."""
+    if not isinstance(network, nn.Module):
+        raise TypeError(f"dcgan_initialise: `network` must be a torch network (nn.Module), got {type(network).__name__}")
+    validate.number(std, "std", "dcgan_initialise", low=0, low_open=True)
+    for layer in network.modules():
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.modules.batchnorm._BatchNorm)):
+            is_norm = isinstance(layer, nn.modules.batchnorm._BatchNorm)
+            if layer.weight is not None:
+                nn.init.normal_(layer.weight, 1.0 if is_norm else 0.0, std)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+    return network
 
 
 @torch.no_grad()

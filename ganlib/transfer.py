@@ -1,4 +1,4 @@
-"""Learning with few labels (lesson 06): balanced label subsets, a CNN that moves from MNIST to spectrograms,
+"""Learning with few labels (lesson 07): balanced label subsets, a CNN that moves from MNIST to spectrograms,
 fine-tuning, and linear probes on frozen features."""
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ WALL_CLOCK_NAME = r"(seconds|ms_per_step)$"
 # Wall-clock rule 2: globals that are nothing but a timing measurement, per notebook (file-name prefix).
 WALL_CLOCK_GLOBALS: dict[str, set[str]] = {
     "02": {"bare", "watched"},  # steps per second, bare and inside the dashboard (cell "steps_per_second")
-    "05": {"start", "costs", "cost"},  # time.perf_counter() before training; seconds per step (dict, loop variable)
+    "06": {"start", "costs", "cost"},  # time.perf_counter() before training; seconds per step (dict, loop variable)
 }
 # Before cell outputs are compared, printed numbers followed by a time unit (or "steps/s", "it/s") and the
 # elapsed/remaining/rate part of progress bars are masked; a progress bar is compared in its final state only.

@@ -32,7 +32,11 @@ def test_a_quick_benchmark_writes_every_field_and_prints_the_table(tmp_path, cap
     throughput = report["throughput"]
     assert all(_positive_number(throughput[field]) for field in THROUGHPUT_FIELDS)
     assert throughput["ratio"] == pytest.approx(throughput["ganlib_steps_per_s"] / throughput["reference_steps_per_s"])
-    assert set(report["time_to_quality"]) == {"reference", "lesson02_recommended", "lesson02_recommended_fast"}
+    conv = report["conv_throughput"]
+    assert all(_positive_number(conv[f"{precision}_{layout}_steps_per_s"])
+               for precision in ("float32", "bfloat16") for layout in ("nchw", "channels_last"))
+    assert set(report["time_to_quality"]) == {"reference", "lesson02_recommended", "lesson02_recommended_fast",
+                                              "lesson05_dcgan_fast"}
     for result in report["time_to_quality"].values():
         assert set(QUALITY_FIELDS) <= set(result) and result["curve"] and result["steps"] > 0
         # 2 s of training: best IS 1.000-1.001 measured on 2 busy cores (2 to 22 steps); a faster CPU trains more,
@@ -45,6 +49,7 @@ def test_a_quick_benchmark_writes_every_field_and_prints_the_table(tmp_path, cap
     assert _positive_number(notebook["seconds"]) and notebook["peak_memory_mb"] > 100  # a kernel with torch loaded
     printed = capsys.readouterr().out
     assert "tutorial loop" in printed and "Time to quality" in printed and "01_gan_objective.ipynb" in printed
+    assert "lesson 05's DCGAN" in printed
 
 
 def test_a_failing_notebook_is_reported_with_its_error(tmp_path):

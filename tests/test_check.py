@@ -28,7 +28,7 @@ EVERY_CHECK = [check.optimal_discriminator_closed_form, check.non_saturating_los
                check.value_against_optimal_discriminator, check.inception_score_by_hand, check.discriminator_step_loss,
                check.high_quality_share, check.mode_coverage_by_hand, check.gradient_penalty_by_hand,
                check.w1_from_samples, check.clipped_share, check.image_to_magnitude, check.mnist_copy,
-               check.balanced_subset_by_hand]
+               check.balanced_subset_by_hand, check.upsampling_block, check.broken_dcgan_rules]
 
 
 @pytest.mark.parametrize("check_function", EVERY_CHECK)
@@ -303,3 +303,49 @@ def test_mnist_copy_check(capsys, mnist):
                "disagrees", "of 1,000 test digits")
     fails_with(check.mnist_copy, lambda mnist: mnist, "the MNIST classifier itself")
     fails_with(check.mnist_copy, lambda mnist: torch.nn.Linear(2, 2), "return a TransferCNN")
+
+
+def dcgan_block(cin, cout):
+    """Lesson 05's upsampling block, as the solution writes it."""
+    from ganlib.models import dcgan_initialise
+    return dcgan_initialise(torch.nn.Sequential(torch.nn.ConvTranspose2d(cin, cout, 4, 2, 1),
+                                                torch.nn.BatchNorm2d(cout), torch.nn.ReLU()))
+
+
+def test_upsampling_block_check(capsys):
+    nn = torch.nn
+    check.upsampling_block(dcgan_block)
+    assert "correct" in capsys.readouterr().out
+    fails_with(check.upsampling_block, lambda cin, cout: nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1),
+                                                                       nn.BatchNorm2d(cout), nn.ReLU()), "N(0, 0.02)")
+    fails_with(check.upsampling_block, lambda cin, cout: dcgan_block(cin, cout)[:2], "end it with nn.ReLU()")
+    fails_with(check.upsampling_block, lambda cin, cout: dcgan_block(cin, cout)[::2], "add nn.BatchNorm2d")
+    fails_with(check.upsampling_block, lambda cin, cout: nn.Sequential(dcgan_block(cin, cout)[0], nn.ReLU(),
+                                                                       dcgan_block(cin, cout)[1]), "negative values")
+    fails_with(check.upsampling_block, lambda cin, cout: nn.ConvTranspose2d(cin, cout, 3, 2, 1), "kernel_size=4")
+    fails_with(check.upsampling_block, lambda cin, cout: "block", "return a torch network")
+
+
+def audit_rules(generator, discriminator):
+    """Lesson 05's rule audit, as the solution writes it."""
+    nn = torch.nn
+    g_layers, d_layers = list(generator.modules()), list(discriminator.modules())
+    broken = set()
+    if any(isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)) for layer in d_layers):
+        broken.add("no_pooling")
+    if not any(isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)) for layer in g_layers):
+        broken.add("batch_norm_in_g")
+    if not isinstance([layer for layer in g_layers if not list(layer.children())][-1], nn.Tanh):
+        broken.add("tanh_output")
+    if any(type(layer) is nn.ReLU for layer in d_layers):
+        broken.add("leaky_relu_in_d")
+    return broken
+
+
+def test_broken_dcgan_rules_check(capsys):
+    check.broken_dcgan_rules(audit_rules)
+    assert "all 8 pairs audited right" in capsys.readouterr().out
+    fails_with(check.broken_dcgan_rules, lambda g, d: set(), "missed ['batch_norm_in_g']")
+    fails_with(check.broken_dcgan_rules, lambda g, d: set(check.DCGAN_RULES), "wrongly flagged")
+    fails_with(check.broken_dcgan_rules, lambda g, d: {"pooling"}, "are not rule names")
+    fails_with(check.broken_dcgan_rules, lambda g, d: ["no_pooling"], "return a set")

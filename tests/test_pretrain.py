@@ -9,7 +9,7 @@ from ganlib import pretrain
 from ganlib.models import MLPDiscriminator, MLPGenerator
 from ganlib.training import Trainer
 
-MAX_TOTAL_BYTES = 30 * 10**6
+MAX_TOTAL_BYTES = 40 * 10**6  # issue 19: every checkpoint together under 40 MB
 # Scores are deterministic on one machine; other CPUs round differently, hence the margins. The judges are trained
 # on the machine that runs the tests, and a judge trained on another CPU has other weights: for the committed
 # spoken_digits checkpoint, a recogniser trained on an Intel Xeon (AVX-512, AMX) gives FD 66.4 where the record,
@@ -32,7 +32,7 @@ def test_every_committed_checkpoint_scores_what_its_record_claims(name):
     assert record["seed"] == pretrain.SEED and record["wall_seconds"] > 0
 
 
-def test_all_checkpoints_together_fit_in_30_mb():
+def test_all_checkpoints_together_fit_in_40_mb():
     sizes = [path.stat().st_size for path in pretrain.CHECKPOINT_DIR.glob("*.pt")]
     assert len(sizes) == len(pretrain.RECIPES) and sum(sizes) <= MAX_TOTAL_BYTES
 

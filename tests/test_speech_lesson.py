@@ -1,4 +1,4 @@
-"""Lesson 05's helpers: judging conditional spectrogram samples, listening, the digit picker, memorisation."""
+"""Lesson 06's helpers: judging conditional spectrogram samples, listening, the digit picker, memorisation."""
 import matplotlib
 
 matplotlib.use("Agg")

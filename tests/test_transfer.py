@@ -1,4 +1,4 @@
-"""Lesson 06's few-label tools: balanced subsets, the MNIST-to-spectrogram CNN, fine-tuning and linear probes."""
+"""Lesson 07's few-label tools: balanced subsets, the MNIST-to-spectrogram CNN, fine-tuning and linear probes."""
 import pytest
 import torch
 

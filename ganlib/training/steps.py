@@ -10,7 +10,7 @@ A new objective (for example a semi-supervised discriminator) is a new function 
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Callable
 
@@ -119,3 +119,26 @@ def ema_update(averaged: nn.Module, live: nn.Module, decay: float) -> None:
     torch._foreach_lerp_(list(averaged.parameters()), list(live.parameters()), 1.0 - decay)
     for averaged_buffer, live_buffer in zip(averaged.buffers(), live.buffers()):
         averaged_buffer.copy_(live_buffer)
+
+
+@torch.no_grad()
+def refresh_batch_norm(network: nn.Module, batches: Iterable[tuple[torch.Tensor, ...]]) -> bool:
+    """Re-estimate every batch-norm layer's running mean and variance from the network's own activations on
+    `batches` (each a tuple of forward arguments), as SWA's `update_bn` does: averaged weights need statistics of
+    their own, not those the live network collected. Returns whether the network has batch norm at all."""
+    layers = [layer for layer in network.modules() if isinstance(layer, nn.modules.batchnorm._BatchNorm)]
+    if not layers:
+        return False
+    momenta, was_training = [layer.momentum for layer in layers], network.training
+    try:
+        for layer in layers:
+            layer.reset_running_stats()
+            layer.momentum = None  # None: a plain average over all the batches, not a running one
+        network.train()
+        for batch in batches:
+            network(*batch)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
+        network.train(was_training)
+    return True

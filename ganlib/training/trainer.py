@@ -25,6 +25,7 @@ from .settings import SETTINGS, Hyperparameters, LiveSetting
 
 MetricFn = Callable[[nn.Module], dict[str, float]]
 SAMPLE_SEED_OFFSET = 1_000_003  # Trainer.sample's noise: away from the seeds training itself uses
+BATCH_NORM_SAMPLES = 512  # fakes from which the averaged generator's batch-norm statistics are re-estimated
 
 
 def has_native_bfloat16(device: torch.device) -> bool:
@@ -94,6 +95,7 @@ class Trainer:
         self.fixed_labels = torch.arange(n_fixed, device=self.device) % self.n_classes if self.n_classes else None
         # An exponential moving average of G's weights: smoother, often much better samples.
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if ema_decay else None
+        self._ema_statistics_step = -1  # the step at which its batch-norm statistics were last re-estimated
         self._bfloat16 = fast and has_native_bfloat16(self.device)  # asked once, not every step
         self.opt_g = steps.make_optimizer(optimizer, self.generator, lr_g, self.betas, fused=True)
         self.opt_d = steps.make_optimizer(optimizer, self.discriminator, lr_d, self.betas, fused=True)
@@ -186,8 +188,27 @@ class Trainer:
 
     @property
     def sampling_generator(self) -> nn.Module:
-        """The generator to sample from: the weight average when there is one."""
-        return self.generator_ema if self.generator_ema is not None else self.generator
+        """The generator to sample from: the weight average when there is one.
+
+        Averaged weights make other activations than the live ones, so when the generator has batch norm, the
+        average's running statistics are re-estimated from its own fakes (seeded, so always the same) once per step.
+        """
+        if self.generator_ema is None:
+            return self.generator
+        if self._ema_statistics_step != self.step_count:
+            self._refresh_ema_statistics()
+        return self.generator_ema
+
+    def _refresh_ema_statistics(self) -> None:
+        """Re-estimate the averaged generator's batch-norm statistics for its own weights, as samples are drawn."""
+        noise = seeded_noise(BATCH_NORM_SAMPLES, self.latent_dim, SAMPLE_SEED_OFFSET - 1, self.device).split(256)
+        if self.n_classes:
+            labels = (torch.arange(BATCH_NORM_SAMPLES, device=self.device) % self.n_classes).split(256)
+            batches = list(zip(noise, labels))
+        else:
+            batches = [(chunk,) for chunk in noise]
+        steps.refresh_batch_norm(self.generator_ema, batches)
+        self._ema_statistics_step = self.step_count
 
     def step(self) -> None:
         """One iteration: `d_steps` discriminator updates, then one generator update.
@@ -232,6 +253,7 @@ class Trainer:
         """Go back to the last state that was checked finite, history included."""
         load_training_state(self, copy.deepcopy(self._good_state))
         self.log.truncate(self.step_count)
+        self._ema_statistics_step = -1
 
     # --- longer runs ---------------------------------------------------------------
     def train(self, steps: int | None = None, seconds: float | None = None, progress: bool = True) -> "Trainer":
@@ -310,6 +332,7 @@ class Trainer:
     def load(self, path: str | Path) -> "Trainer":
         """Restore a checkpoint written by `save` into this trainer's models and optimizers."""
         restore_checkpoint(self, read_checkpoint(path, self.device), path)
+        self._ema_statistics_step = -1
         self.remember_good_state()
         return self
 
