@@ -36,9 +36,9 @@ WALL_CLOCK_GLOBALS: dict[str, set[str]] = {
     "02": {"bare", "watched"},  # steps per second, bare and inside the dashboard (cell "steps_per_second")
     "06": {"start", "costs", "cost"},  # time.perf_counter() before training; seconds per step (dict, loop variable)
 }
-# Before cell outputs are compared, printed numbers followed by a time unit (or "steps/s", "it/s") and the
+# Before cell outputs are compared, printed numbers followed by a time unit (or "training seconds", "steps/s", "it/s") and the
 # elapsed/remaining/rate part of progress bars are masked; a progress bar is compared in its final state only.
-TIMING_NUMBER = re.compile(r"[ \t]*\d+(?:\.\d+)?(?=\s*(?:s|ms|seconds|steps/s|it/s|s/it)\b)")
+TIMING_NUMBER = re.compile(r"[ \t]*\d+(?:\.\d+)?(?=\s*(?:s|ms|seconds|training seconds|steps/s|it/s|s/it)\b)")
 PROGRESS_TIMES = re.compile(r"\[\d+:\d\d(?::\d\d)?<[^\]]*\]")
 # Lesson 02 prints timings without a unit: ms_per_step in result dicts, the dashboard's share of time and its
 # redraw count (its redraw budget is a share of wall time), and its slowdown against the bare Trainer.
