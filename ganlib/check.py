@@ -17,6 +17,7 @@ from .config import isolated_rng
 from .losses import discriminator_loss, non_saturating_generator_loss, saturating_generator_loss
 from .data import mnist_vectors
 from .metrics import inception_score, load_classifier, mode_metrics
+from .models import ConvDiscriminator, ConvGenerator, replace_layers
 from .theory import gaussian_density, optimal_discriminator
 from .transfer import TransferCNN
 
@@ -453,7 +454,6 @@ DCGAN_RULES = {
 
 def _broken_networks() -> list[tuple[set[str], torch.nn.Module, torch.nn.Module]]:
     """DCGAN-shaped pairs for 28 × 28 digits, each with a known set of rules broken."""
-    from .models import ConvDiscriminator, ConvGenerator, replace_layers
     nn = torch.nn
     def pair(broken: set[str]) -> tuple[set[str], nn.Module, nn.Module]:
         generator, discriminator = ConvGenerator(100, (28, 28), width=16, blocks=2), ConvDiscriminator((28, 28), 16, 2)
