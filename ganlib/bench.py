@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
@@ -243,6 +244,14 @@ def notebook_cost(path: Path, quick: bool, timeout: int = 3600) -> dict:
     peak = float(run.stdout.strip().splitlines()[-1]) if run.stdout.strip() else None
     return {"notebook": path.name, "mode": "quick" if quick else "full", "seconds": seconds,
             "peak_memory_mb": peak, "ok": run.returncode == 0, "error": run.stderr[-500:] if run.returncode else ""}
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and of the packages that shape the numbers."""
+    versions = {"python": platform.python_version()}
+    for package in ("torch", "torchvision", "torchaudio", "numpy"):
+        versions[package] = metadata.version(package)
+    return versions
 
 
 def machine_info() -> dict:

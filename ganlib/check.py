@@ -14,7 +14,9 @@ import torch
 import torch.nn.functional as F
 
 from .config import isolated_rng
-from .losses import discriminator_loss, non_saturating_generator_loss, saturating_generator_loss
+from .few_labels import paired_difference
+from .losses import (discriminator_loss, non_saturating_generator_loss, saturating_generator_loss,
+                     semi_supervised_discriminator_loss)
 from .data import mnist_vectors
 from .metrics import inception_score, load_classifier, mode_metrics
 from .models import ConvDiscriminator, ConvGenerator, replace_layers
@@ -605,7 +607,8 @@ def _check_subset(exercise: str, chosen: torch.Tensor, labels: torch.Tensor, per
 
 
 def mnist_copy(copy: Callable[[torch.nn.Module], torch.nn.Module]) -> None:
-    """Lesson 07: copy(mnist) must build a TransferCNN with all three parts of the MNIST classifier, in eval mode."""
+    """Lesson 07: copy(mnist) must build a TransferCNN with all three parts of the MNIST classifier. (It has neither
+    dropout nor batch norm, so training and eval mode predict alike; the check does not ask for either.)"""
     exercise = "Exercise 1 (a full copy is the MNIST classifier)"
     mnist = load_classifier()
     with isolated_rng(0):
@@ -614,9 +617,6 @@ def mnist_copy(copy: Callable[[torch.nn.Module], torch.nn.Module]) -> None:
         raise _fail(exercise, "you returned the MNIST classifier itself: build a new TransferCNN and copy into it")
     if not isinstance(network, TransferCNN):
         raise _fail(exercise, f"return a TransferCNN (from_mnist_classifier builds one), got {type(network).__name__}")
-    if network.training:
-        raise _fail(exercise, "your copy is in training mode, where dropout zeroes random units, so its "
-                              "predictions change from call to call: return it after .eval()")
     digits = mnist_vectors(train=False)[:1000].reshape(-1, 1, 28, 28)
     with torch.no_grad():
         disagree = int((network(digits).argmax(1) != mnist(digits).argmax(1)).sum())
@@ -625,3 +625,82 @@ def mnist_copy(copy: Callable[[torch.nn.Module], torch.nn.Module]) -> None:
                               "copy all three parts, parts=(\"conv\", \"hidden\", \"head\")")
     _passed(exercise, "on 28 × 28 inputs the adaptive pool does nothing, so the copy is the same function: "
                       "(b) starts from exactly what the MNIST classifier learnt.")
+
+
+def k_plus_one_loss(loss: Callable[..., torch.Tensor]) -> None:
+    """Lesson 07: loss(labelled_logits, labels, unlabelled_logits, fake_logits) must be the semi-supervised GAN's
+    discriminator loss, cross-entropy over the K real classes plus the real-vs-fake loss with D = sigmoid(logsumexp),
+    each averaged over its own batch, and stay finite for large logits."""
+    exercise = "Exercise 1 (the K+1-class discriminator's loss)"
+    with isolated_rng(0):
+        labelled, unlabelled, fake = torch.randn(6, 10) * 3, torch.randn(8, 10) * 3, torch.randn(5, 10) * 3
+        labels = torch.randint(10, (6,))
+    cases = [(labelled, labels, unlabelled, fake), (labelled * 40, labels, unlabelled * 40, fake * 40)]
+    for number, case in enumerate(cases):
+        expected = sum(semi_supervised_discriminator_loss(*case)).double()
+        answer = _as_tensor(exercise, _call(exercise, loss, *(x.clone() for x in case)), "the loss", (),
+                            nan_hint=": with logits near ±100, exp overflows; use torch.logsumexp and F.softplus")
+        if torch.isclose(answer, expected, rtol=1e-4, atol=1e-5):
+            continue
+        raise _fail(exercise, _k_plus_one_mistake(answer, case) or
+                    f"{'with large logits, ' if number else ''}the loss is {expected.item():.4f}, yours is "
+                    f"{answer.item():.4f}")
+    _passed(exercise, "the fake class costs no output of its own: fixing its logit at 0 makes D(x) = Z/(Z+1), "
+                      "so the unlabelled data trains the same K logits that classify.")
+
+
+def _k_plus_one_mistake(answer: torch.Tensor, case: tuple[torch.Tensor, ...]) -> str:
+    """Name the usual mistake whose value the learner's answer matches, if any."""
+    labelled, labels, unlabelled, fake = case
+    supervised = F.cross_entropy(labelled, labels)
+    lse = lambda logits: torch.logsumexp(logits, dim=1)  # noqa: E731
+    with_zero = lambda logits: torch.cat([logits, torch.zeros(len(logits), 1)], dim=1)  # noqa: E731
+    mistakes = {
+        "the real logit is the log-sum-exp of all K logits, because the fake class's logit is fixed at 0; "
+        "using the largest logit instead changes D":
+            supervised + F.softplus(-unlabelled.max(1).values).mean()
+            + F.softplus(fake.max(1).values).mean(),
+        "a sign is flipped: real data needs softplus(-lse) (that is -log D), fakes softplus(+lse) (-log(1 - D))":
+            supervised + F.softplus(lse(unlabelled)).mean() + F.softplus(-lse(fake)).mean(),
+        "the labelled batch was counted twice: it already has its cross-entropy, so the real-vs-fake term "
+        "takes the unlabelled batch only":
+            supervised + F.softplus(-lse(torch.cat([labelled, unlabelled]))).mean() + F.softplus(lse(fake)).mean(),
+        "the supervised term is p(y | x, x is real): cross-entropy over the K real classes, without a column "
+        "for the fake class":
+            F.cross_entropy(with_zero(labelled), labels) + F.softplus(-lse(unlabelled)).mean()
+            + F.softplus(lse(fake)).mean(),
+        "the supervised term is missing: add the cross-entropy of the labelled batch":
+            F.softplus(-lse(unlabelled)).mean() + F.softplus(lse(fake)).mean(),
+    }
+    return next((text for text, wrong in mistakes.items()
+                 if torch.isclose(answer, wrong.double(), rtol=1e-4, atol=1e-5)), "")
+
+
+def paired_interval(interval: Callable[[list[float], list[float]], tuple[float, float, float]]) -> None:
+    """Lesson 07: interval(a, b) must return (mean, low, high) of the per-seed differences a - b, with the 95%
+    Student's t interval on n - 1 degrees of freedom."""
+    exercise = "Exercise 2 (a paired difference and its 95% interval)"
+    a, b = [0.962, 0.971, 0.955, 0.968, 0.975], [0.741, 0.760, 0.722, 0.770, 0.752]
+    expected = paired_difference(a, b)
+    answer = _call(exercise, interval, list(a), list(b))
+    if not (isinstance(answer, (tuple, list)) and len(answer) == 3):
+        raise _fail(exercise, f"return three numbers (mean, low, high), got {answer!r}")
+    mean, low, high = (float(value) for value in answer)
+    if not math.isclose(mean, expected["mean"], rel_tol=1e-6):
+        raise _fail(exercise, f"the mean difference is {expected['mean']:.4f}, yours is {mean:.4f}: subtract seed "
+                              "by seed, a[i] - b[i]")
+    half, expected_half = (high - low) / 2, (expected["high"] - expected["low"]) / 2
+    if math.isclose(half, expected_half, rel_tol=1e-4) and math.isclose(low + half, mean, rel_tol=1e-6):
+        return _passed(exercise, "pairing by seed removes what the two runs of a seed share (the same labelled "
+                                 "examples), so the interval is far narrower than comparing two independent means.")
+    diffs = torch.tensor(a, dtype=torch.float64) - torch.tensor(b, dtype=torch.float64)
+    n, sem = len(diffs), float(diffs.std()) / len(diffs) ** 0.5
+    hints = {1.96 * sem: "with 5 seeds the 95% quantile is Student's t on 4 degrees of freedom (2.776), not 1.96",
+             expected_half * float(diffs.std()) / sem: "the interval is for the mean: divide the std by sqrt(n)",
+             expected_half * float(diffs.std(unbiased=False)) / float(diffs.std()):
+                 "use the sample std (n - 1 in the denominator, torch's default)",
+             expected_half * math.sqrt((torch.tensor(a).var() + torch.tensor(b).var()).item() / n) / sem:
+                 "that is the unpaired interval: the runs are paired by seed, so take the std of the differences"}
+    problem = next((text for value, text in hints.items() if math.isclose(half, value, rel_tol=1e-3)),
+                   f"your interval's half-width is {half:.4f}; it should be {expected_half:.4f}")
+    raise _fail(exercise, problem)

@@ -1,5 +1,5 @@
 """GAN losses on the discriminator's raw outputs: cross-entropy on logits (softplus form), least squares,
-Wasserstein and hinge; and the WGAN-GP gradient penalty."""
+Wasserstein and hinge; the WGAN-GP gradient penalty; and the semi-supervised GAN's losses (Salimans et al., 2016)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -104,6 +104,47 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
     # create_graph: the penalty itself is differentiated with respect to the critic's weights.
     grad, = torch.autograd.grad(critic(between).sum(), between, create_graph=True)
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def real_logit(class_logits: torch.Tensor) -> torch.Tensor:
+    """A K-class discriminator's real-vs-fake logit, log-sum-exp of its K class logits.
+
+    The fake class (class K+1) has its logit fixed at 0 (Salimans et al., 2016, section 5), so
+    D(x) = P(real | x) = Z / (Z + 1) with Z = sum_k exp(l_k): D(x) = sigmoid(logsumexp(l)).
+    """
+    validate.tensor(class_logits, "class_logits", "real_logit", shape=("batch", None))
+    return torch.logsumexp(class_logits, dim=1)
+
+
+def semi_supervised_discriminator_loss(labelled_logits: torch.Tensor, labels: torch.Tensor,
+                                       unlabelled_logits: torch.Tensor, fake_logits: torch.Tensor
+                                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The K+1-class discriminator's two losses, (supervised, unsupervised), each averaged over its batch.
+
+    supervised: cross-entropy of the labelled batch over the K real classes, -log p(y | x, x is real).
+    unsupervised: -log D(x) on the unlabelled batch and -log(1 - D(G(z))) on the fakes, with D = sigmoid(logsumexp),
+    that is softplus(-lse(l_unl)) + softplus(lse(l_fake)): the ordinary GAN loss on the log-sum-exp logit.
+    Salimans et al. weight the unsupervised loss by 1/2 (their code); `SemiSupervisedTrainer` does too.
+    """
+    who = "semi_supervised_discriminator_loss"
+    validate.tensor(labelled_logits, "labelled_logits", who, shape=("batch", None))
+    validate.labels(labels, len(labelled_logits), labelled_logits.shape[1], who, rows_of="labelled_logits")
+    for name, logits in (("unlabelled_logits", unlabelled_logits), ("fake_logits", fake_logits)):
+        validate.tensor(logits, name, who, shape=("batch", labelled_logits.shape[1]))
+    supervised = F.cross_entropy(labelled_logits, labels)
+    unsupervised = discriminator_loss(real_logit(unlabelled_logits), real_logit(fake_logits))
+    return supervised, unsupervised
+
+
+def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:
+    """Feature matching (Salimans et al., 2016): the mean squared difference between the batch means of an
+    intermediate layer of D on real data and on fakes. The generator minimises it instead of fooling D."""
+    validate.tensor(real_features, "real_features", "feature_matching_loss", min_ndim=2)
+    validate.tensor(fake_features, "fake_features", "feature_matching_loss", min_ndim=2)
+    if real_features.shape[1:] != fake_features.shape[1:]:
+        raise ValueError(f"feature_matching_loss: `real_features` and `fake_features` must have the same features "
+                         f"per row, got {list(real_features.shape[1:])} and {list(fake_features.shape[1:])}")
+    return (real_features.mean(dim=0) - fake_features.mean(dim=0)).pow(2).mean()
 
 
 GENERATOR_LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {

@@ -106,6 +106,53 @@ class MLPDiscriminator(nn.Module):
         return self.net(x).squeeze(1)
 
 
+class GaussianNoise(nn.Module):
+    """Adds N(0, std²) noise in training mode and nothing in eval mode: a regulariser, as dropout is."""
+
+    def __init__(self, std: float):
+        super().__init__()
+        self.std = validate.number(std, "std", "GaussianNoise", low=0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x plus fresh noise while training, x unchanged in eval mode."""
+        return x + self.std * torch.randn_like(x) if self.training and self.std else x
+
+    def extra_repr(self) -> str:
+        return f"std={self.std}"
+
+
+class ClassifierDiscriminator(nn.Module):
+    """The semi-supervised GAN's discriminator (Salimans et al., 2016, MNIST): an MLP with Gaussian noise on its
+    input and on every hidden layer, ending in K class logits [N, n_classes]. The fake class has no output of its
+    own: its logit is fixed at 0. `features` is the last hidden layer, which feature matching compares.
+    Salimans et al.'s input noise, 0.3 on images in [0, 1], is 0.6 on our images in [-1, 1]."""
+
+    def __init__(self, in_dim: int = 784, hidden: Sequence[int] = (1000, 500, 250, 250, 250), n_classes: int = 10,
+                 input_noise: float = 0.6, hidden_noise: float = 0.5, weight_norm: bool = False):
+        super().__init__()
+        _check_widths("ClassifierDiscriminator", hidden, in_dim=in_dim)
+        validate.integer(n_classes, "n_classes", "ClassifierDiscriminator", low=2)
+        validate.flag(weight_norm, "weight_norm", "ClassifierDiscriminator")
+        for name, std in (("input_noise", input_noise), ("hidden_noise", hidden_noise)):
+            validate.number(std, name, "ClassifierDiscriminator", low=0)
+        self.in_dim, self.n_classes = in_dim, n_classes
+        linear = (lambda *sizes: parametrizations.weight_norm(nn.Linear(*sizes))) if weight_norm else nn.Linear
+        layers: list[nn.Module] = [GaussianNoise(input_noise)]
+        for width_in, width_out in zip([in_dim, *hidden], hidden):
+            layers += [linear(width_in, width_out), nn.ReLU(), GaussianNoise(hidden_noise)]
+        self.body = nn.Sequential(*layers[:-1])  # the last hidden layer's noise is applied in `forward` only
+        self.head = nn.Sequential(layers[-1], linear(hidden[-1] if hidden else in_dim, n_classes))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations [N, hidden[-1]], before its noise (as Salimans et al. match them)."""
+        check_batch(x, self.in_dim, "ClassifierDiscriminator", "x")
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits [N, n_classes]: softmax over them gives p(class | x, real); D(x) = sigmoid(logsumexp)."""
+        return self.head(self.features(x))
+
+
 def check_labels(labels: torch.Tensor | None, n: int, n_classes: int, who: str, rows_of: str = "the batch") -> torch.Tensor:
     """Raise a clear error unless `labels` is an int tensor [n] of classes 0..n_classes-1."""
     return validate.labels(labels, n, n_classes, who, rows_of=rows_of)

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from torch import nn
 
 from fuzz_kinds import Choice, Flag, Int, Num, Tensor, Values, labels_kind, setting_kind
-from ganlib import audio, config, data, losses, metrics, models, plotting, theory, transfer
+from ganlib import audio, config, data, few_labels, losses, metrics, models, plotting, theory, transfer
 from ganlib.training import SETTINGS, Trainer
 
 EXAMPLES_PER_ARGUMENT = 12
@@ -111,6 +111,16 @@ CASES = [
          lambda: {"critic": nn.Linear(3, 1), "real": torch.randn(4, 3), "fake": torch.randn(4, 3)},
          {"critic": Values((None, 3, "critic"), "not callable"), "real": Tensor(min_ndim=2, fixed=(1,)),
           "fake": Tensor(min_ndim=2, fixed=(0, 1))}),
+    Case("real_logit", losses.real_logit, lambda: {"class_logits": torch.randn(4, 3)},
+         {"class_logits": Tensor(ndims=(2,))}),
+    Case("semi_supervised_discriminator_loss", losses.semi_supervised_discriminator_loss,
+         lambda: {"labelled_logits": torch.randn(4, 3), "labels": torch.tensor([0, 1, 2, 0]),
+                  "unlabelled_logits": torch.randn(5, 3), "fake_logits": torch.randn(2, 3)},
+         {"labelled_logits": Tensor(ndims=(2,), fixed=(0,)), "labels": labels_kind(),
+          "unlabelled_logits": Tensor(ndims=(2,), fixed=(1,)), "fake_logits": Tensor(ndims=(2,), fixed=(1,))}),
+    Case("feature_matching_loss", losses.feature_matching_loss,
+         lambda: {"real_features": torch.randn(4, 3), "fake_features": torch.randn(5, 3)},
+         {"real_features": Tensor(min_ndim=2, fixed=(1,)), "fake_features": Tensor(min_ndim=2, fixed=(1,))}),
     Case("generator_loss", losses.generator_loss, lambda: {"g_loss": "hinge"},
          {"g_loss": Choice(tuple(losses.GENERATOR_LOSSES))}),
     Case("discriminator_loss_for", losses.discriminator_loss_for, lambda: {"g_loss": "least_squares"},
@@ -127,6 +137,14 @@ CASES = [
          lambda: {"in_dim": 6, "hidden": (8,), "activation": "leaky_relu", "dropout": 0.3, "spectral_norm": True},
          {"in_dim": SIZE, "hidden": WIDTHS, "activation": Choice(tuple(models.ACTIVATIONS)),
           "dropout": Num(0, 1, high_open=True), "spectral_norm": Flag()}),
+    Case("GaussianNoise", models.GaussianNoise, lambda: {"std": 0.3}, {"std": Num(0)}),
+    Case("ClassifierDiscriminator", models.ClassifierDiscriminator,
+         lambda: {"in_dim": 6, "hidden": (8, 4), "n_classes": 3, "input_noise": 0.6, "hidden_noise": 0.5,
+                  "weight_norm": True},
+         {"in_dim": SIZE, "hidden": WIDTHS, "n_classes": N_CLASSES, "input_noise": Num(0), "hidden_noise": Num(0),
+          "weight_norm": Flag()}),
+    Case("ClassifierDiscriminator.forward", lambda x: models.ClassifierDiscriminator(6, (8,), 3)(x),
+         lambda: {"x": torch.randn(3, 6)}, {"x": Tensor(ndims=(2,), fixed=(1,))}),
     Case("MLPDiscriminator.forward", lambda x: models.MLPDiscriminator(6, (8,))(x), lambda: {"x": torch.randn(3, 6)},
          {"x": Tensor(ndims=(2,), fixed=(1,))}),
     Case("ConvGenerator", models.ConvGenerator,
@@ -287,6 +305,13 @@ CASES = [
                   "steps": 1, "seed": 0, "batch_size": 2, "max_lr": 1e-3},
          {"images": Tensor(ndims=(4,), fixed=(0,)), "labels": Tensor(ndims=(1,), fixed=(0,), dtype="int"),
           "steps": SIZE, "seed": Int(0), "batch_size": SIZE, "max_lr": STEP}),
+    Case("mnist_split", few_labels.mnist_split, lambda: {"n_labels": 20, "seed": 0},
+         {"n_labels": Values((0, 5, 25, -10, 2.5, "100", None), "bad label count"), "seed": Int(0)}),
+    Case("paired_difference", few_labels.paired_difference,
+         lambda: {"a": [0.9, 0.8, 0.85], "b": [0.7, 0.75, 0.7], "confidence": 0.95},
+         {"a": Values(([0.9], [0.9, 0.8], [], None), "not paired with b"),
+          "b": Values(([0.7], [0.7, 0.75, 0.7, 0.7], None), "not paired with a"),
+          "confidence": Num(0, 1, low_open=True, high_open=True)}),
     # --- training ---
     Case("Trainer", lambda **kwargs: Trainer(**kwargs, device="cpu"),
          lambda: {**_trainer_args(), "optimizer": "adam", "ema_decay": 0.0, "seed": 0, "n_fixed": 8, "log_every": 5,

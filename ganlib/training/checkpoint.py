@@ -22,7 +22,8 @@ def training_state(trainer: "Trainer") -> dict:
     return {"generator": trainer.generator.state_dict(), "discriminator": trainer.discriminator.state_dict(),
             "generator_ema": trainer.generator_ema.state_dict() if trainer.generator_ema else None,
             "opt_g": trainer.opt_g.state_dict(), "opt_d": trainer.opt_d.state_dict(), "rng": trainer.rng.get_state(),
-            "sampler": trainer.sampler.state_dict(), "step": trainer.step_count, "train_seconds": trainer.train_seconds}
+            "sampler": trainer.sampler.state_dict(), "step": trainer.step_count, "train_seconds": trainer.train_seconds,
+            **trainer.extra_state()}
 
 
 def load_training_state(trainer: "Trainer", state: dict) -> None:
@@ -36,6 +37,7 @@ def load_training_state(trainer: "Trainer", state: dict) -> None:
     trainer.rng.set_state(state["rng"].cpu())
     trainer.sampler.load_state_dict(state["sampler"])
     trainer.step_count, trainer.train_seconds = state["step"], state["train_seconds"]
+    trainer.load_extra_state(state)
 
 
 def checkpoint_state(trainer: "Trainer") -> dict:

@@ -17,7 +17,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ..losses import discriminator_loss_for, generator_loss, gradient_penalty
+from ..losses import (discriminator_loss_for, feature_matching_loss, generator_loss, gradient_penalty, real_logit,
+                      semi_supervised_discriminator_loss)
 
 Precision = Callable[[], AbstractContextManager]
 
@@ -91,6 +92,48 @@ def generator_update(generator: nn.Module, discriminator: nn.Module, optimizer: 
         with precision():
             fake_logits = forward(discriminator, fake, labels).float()
         loss = generator_loss(g_loss)(fake_logits)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+    grad_norm = gradient_norm(generator)
+    optimizer.step()
+    return loss.detach(), grad_norm
+
+
+def semi_supervised_discriminator_update(discriminator: nn.Module, optimizer: torch.optim.Optimizer,
+                                         labelled: torch.Tensor, labels: torch.Tensor, unlabelled: torch.Tensor,
+                                         fake: torch.Tensor, *, unsupervised_weight: float = 0.5,
+                                         precision: Precision = nullcontext) -> tuple[torch.Tensor, ...]:
+    """One update of a K-class discriminator (Salimans et al., 2016): cross-entropy on the labelled batch plus
+    `unsupervised_weight` times the real-vs-fake loss on the unlabelled batch and the fakes (made without gradients).
+
+    The three batches go through D in one pass. Returns (loss, mean D(unlabelled), mean D(fake), score gap) as
+    `discriminator_update` does, with D = sigmoid(logsumexp of the class logits), and the supervised loss alone.
+    """
+    with precision():
+        logits = discriminator(torch.cat([labelled, unlabelled, fake])).float()
+    labelled_logits, unlabelled_logits, fake_logits = logits.split([len(labelled), len(unlabelled), len(fake)])
+    supervised, unsupervised = semi_supervised_discriminator_loss(labelled_logits, labels, unlabelled_logits,
+                                                                  fake_logits)
+    loss = supervised + unsupervised_weight * unsupervised
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    real_scores, fake_scores = real_logit(unlabelled_logits.detach()), real_logit(fake_logits.detach())
+    return (loss.detach(), torch.sigmoid(real_scores).mean(), torch.sigmoid(fake_scores).mean(),
+            real_scores.mean() - fake_scores.mean(), supervised.detach())
+
+
+def feature_matching_update(generator: nn.Module, discriminator: nn.Module, optimizer: torch.optim.Optimizer,
+                            real: torch.Tensor, fake: torch.Tensor, *,
+                            precision: Precision = nullcontext) -> tuple[torch.Tensor, torch.Tensor]:
+    """One G update by feature matching: bring the mean of D's `features` on the fakes (made with gradients) to
+    their mean on the real batch, through a frozen D. Returns the loss and G's gradient norm."""
+    with frozen(discriminator):
+        with precision():
+            with torch.no_grad():
+                real_features = discriminator.features(real)
+            fake_features = discriminator.features(fake)
+        loss = feature_matching_loss(real_features.float(), fake_features.float())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
     grad_norm = gradient_norm(generator)

@@ -116,7 +116,7 @@ class Trainer:
         """The training data, as held on the trainer's device."""
         return self.sampler.data
 
-    def _precision(self) -> torch.autocast:
+    def precision(self) -> torch.autocast:
         """bfloat16 matrix products when `fast` and the hardware has them natively; float32 otherwise."""
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self._bfloat16)
 
@@ -158,13 +158,13 @@ class Trainer:
         real = self.sampler.next()
         # Fakes get the real batch's labels, so the penalty's in-between points have one label each.
         labels = self.labels[self.sampler.last_index] if self.n_classes else None
-        with self._precision(), torch.set_grad_enabled(keep_fakes):
+        with self.precision(), torch.set_grad_enabled(keep_fakes):
             fake = steps.forward(self.generator, self.noise(self.batch_size), labels)
         self._kept_fakes = (fake, labels) if keep_fakes else None
         result = steps.discriminator_update(
             self.discriminator, self.opt_d, real, fake.detach(), g_loss=self.g_loss, labels=labels,
             real_label=1.0 - self.label_smoothing, penalty_weight=self.gradient_penalty, rng=self.rng,
-            precision=self._precision)
+            precision=self.precision)
         if self.clip_weights:
             steps.clip_weights(self.discriminator, self.clip_weights)
         return result
@@ -177,11 +177,11 @@ class Trainer:
         kept, self._kept_fakes = self._kept_fakes, None
         if kept is None:
             labels = self.random_labels(self.batch_size)
-            with self._precision():
+            with self.precision():
                 kept = (steps.forward(self.generator, self.noise(self.batch_size), labels), labels)
         fake, labels = kept
         result = steps.generator_update(self.generator, self.discriminator, self.opt_g, fake, g_loss=self.g_loss,
-                                        labels=labels, precision=self._precision)
+                                        labels=labels, precision=self.precision)
         if self.generator_ema is not None:
             steps.ema_update(self.generator_ema, self.generator, self.ema_decay)
         return result
@@ -215,7 +215,7 @@ class Trainer:
 
         An interrupt waits for the step to end, so a step is never cut in half. Gradients are on whatever an
         interrupted cell may have left switched off (a `no_grad` block cut short); each forward pass sets its own
-        precision (`_precision`).
+        precision (`precision`).
         """
         with interrupts_deferred(), torch.enable_grad():
             self._apply_learning_rates()
@@ -323,6 +323,13 @@ class Trainer:
     def sample_fixed(self) -> torch.Tensor:
         """Samples from the fixed noise (and fixed labels), to watch the same latent points over training."""
         return self.sample(len(self.fixed_noise), self.fixed_noise, self.fixed_labels)
+
+    def extra_state(self) -> dict:
+        """What a kind of Trainer adds to its training state and checkpoints (nothing, here)."""
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        """Restore what `extra_state` added (nothing, here)."""
 
     def save(self, path: str | Path) -> None:
         """Write a checkpoint: weights, optimizer and random states, step, history, metrics and snapshots."""
