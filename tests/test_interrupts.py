@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+import pytest
 import torch
 
 from ganlib.ganlab import ToyGanLab, ToyGanSettings
@@ -96,3 +97,17 @@ def test_the_gan_lab_view_interrupted_at_random_moments_goes_on(tmp_path: Path):
     lab.run(until_step=lab.trainer.step_count + 5)
     lab.rebuild(seed=1)
     assert lab.run(5).step_count == 5
+
+
+def test_a_holder_left_behind_by_a_cut_short_block_does_not_swallow_later_interrupts():
+    import signal
+
+    from ganlib.training.guard import InterruptHolder, interrupts_deferred
+    previous = signal.signal(signal.SIGINT, InterruptHolder(signal.default_int_handler))  # as if left behind
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with interrupts_deferred():
+                _thread.interrupt_main()
+                sum(range(1000))  # the interrupt is held here, and raised as the block ends
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import torch
@@ -19,6 +19,16 @@ DIVERGED_WHAT = {"loss_d": "the discriminator's loss", "loss_g": "the generator'
                  "grad_norm_g": "the generator's gradient norm", "score_gap": "the critic's score gap"}
 
 
+class InterruptHolder:
+    """A SIGINT handler that holds an interrupt instead of raising it, and knows the handler it stands in for."""
+
+    def __init__(self, replaced: Callable) -> None:
+        self.replaced, self.received = replaced, []
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.received.append(frame)
+
+
 @contextmanager
 def interrupts_deferred() -> Iterator[None]:
     """Inside the block Ctrl-C (or JupyterLab's "Interrupt kernel") waits, and takes effect as the block ends.
@@ -27,17 +37,21 @@ def interrupts_deferred() -> Iterator[None]:
     no optimizer half-updated. Off the main thread, where Python delivers no signals, it does nothing.
     """
     previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    # `signal.signal` runs pending handlers before it swaps, so another signal's exception (a timeout's SIGALRM)
+    # can stop a block from putting its holder back: a holder found here is such a leftover, and is skipped.
+    while isinstance(previous, InterruptHolder):
+        previous = previous.replaced
     if not callable(previous):  # not the main thread, or a handler Python does not manage: nothing to defer
         yield
         return
-    received: list[object] = []
-    signal.signal(signal.SIGINT, lambda signum, frame: received.append(frame))
+    holder = InterruptHolder(previous)
+    signal.signal(signal.SIGINT, holder)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-        if received:
-            previous(signal.SIGINT, received[0])  # the usual handler raises KeyboardInterrupt now
+        if holder.received:
+            previous(signal.SIGINT, holder.received[0])  # the usual handler raises KeyboardInterrupt now
 
 
 class TrainingDiverged(FloatingPointError):
