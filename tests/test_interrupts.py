@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import _thread
 import random
+import signal
 import threading
 from pathlib import Path
 from typing import Callable
@@ -39,7 +40,9 @@ def interrupted(run: Callable[[], object], delay: float) -> bool:
 
 
 def assert_usable(trainer: Trainer, path: Path) -> None:
-    """Nothing is left frozen or in eval mode; a few more steps train; a save and a load work."""
+    """Ctrl-C works again; nothing is left frozen or in eval mode; a few more steps train; a save and a load work."""
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, \
+        f"the SIGINT handler was left as {signal.getsignal(signal.SIGINT)!r}: later interrupts would be lost"
     assert all(parameter.requires_grad for parameter in trainer.discriminator.parameters()), "D was left frozen"
     assert all(parameter.requires_grad for parameter in trainer.generator.parameters()), "G was left frozen"
     before = trainer.step_count
@@ -100,8 +103,6 @@ def test_the_gan_lab_view_interrupted_at_random_moments_goes_on(tmp_path: Path):
 
 
 def test_a_holder_left_behind_by_a_cut_short_block_does_not_swallow_later_interrupts():
-    import signal
-
     from ganlib.training.guard import InterruptHolder, interrupts_deferred
     previous = signal.signal(signal.SIGINT, InterruptHolder(signal.default_int_handler))  # as if left behind
     try:
