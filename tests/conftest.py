@@ -11,3 +11,16 @@ def mnist():
         return load_mnist(train=True)
     except DataNotFoundError as err:
         pytest.fail(f"MNIST must be available for the tests: {err}")
+
+
+@pytest.fixture
+def python_handles_ctrl_c():
+    """Ctrl-C raises KeyboardInterrupt in the test, as in a fresh kernel, whatever an earlier test left installed
+    (in CI, something earlier in the suite leaves SIGINT's handler so that interrupts are lost; the warning names it)."""
+    import signal
+    import warnings
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    if previous is not signal.default_int_handler:
+        warnings.warn(f"an earlier test left SIGINT's handler as {previous!r}", UserWarning)
+    yield
+    signal.signal(signal.SIGINT, previous)

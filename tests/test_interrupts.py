@@ -21,6 +21,7 @@ from ganlib.training import Trainer
 from ganlib.widgets import TrainingDashboard
 from test_training import small_trainer
 
+pytestmark = pytest.mark.usefixtures("python_handles_ctrl_c")
 INTERRUPTS = 50
 LONGEST_DELAY_S = 0.03  # each interrupt comes at a random moment within this time of the run's start
 

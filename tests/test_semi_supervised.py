@@ -113,7 +113,7 @@ def test_trainer_names_what_does_not_apply():
                               torch.zeros(10, 12), torch.zeros(3, 12), torch.tensor([0, 1, 5]))
 
 
-def test_an_interrupted_semi_supervised_trainer_trains_saves_and_loads(tmp_path):
+def test_an_interrupted_semi_supervised_trainer_trains_saves_and_loads(tmp_path, python_handles_ctrl_c):
     from test_interrupts import interrupt_many_times
     trainer = small_trainer()
     interrupt_many_times(lambda: trainer.train(steps=10**6, progress=False), lambda: trainer, tmp_path)
