@@ -17,11 +17,9 @@ from .config import isolated_rng
 from .few_labels import paired_difference
 from .losses import (discriminator_loss, non_saturating_generator_loss, saturating_generator_loss,
                      semi_supervised_discriminator_loss)
-from .data import mnist_vectors
-from .metrics import inception_score, load_classifier, mode_metrics
+from .metrics import inception_score, mode_metrics
 from .models import ConvDiscriminator, ConvGenerator, replace_layers
 from .theory import gaussian_density, optimal_discriminator
-from .transfer import TransferCNN
 
 
 class CheckFailed(AssertionError):
@@ -547,86 +545,6 @@ def image_to_magnitude(invert: Callable[..., torch.Tensor]) -> None:
 
 
 # --- lesson 07 -------------------------------------------------------------------------------------------------
-def balanced_subset_by_hand(subset: Callable[[torch.Tensor, int, int], torch.Tensor]) -> None:
-    """Lesson 07: subset(labels, per_class, seed) must pick per_class distinct indices of each class, the same for
-    the same seed, from its own random generator, and refuse a class that is too small."""
-    exercise = "Exercise 2 (a few-label subset for a fair experiment)"
-    labels = torch.arange(10).repeat_interleave(30)[torch.randperm(300, generator=torch.Generator().manual_seed(0))]
-    for per_class in (1, 3, 10):
-        _check_subset(exercise, _subset_without_side_effects(exercise, subset, labels, per_class, 0), labels, per_class)
-    same = [_subset_without_side_effects(exercise, subset, labels, 3, 7) for _ in range(2)]
-    if not torch.equal(same[0].sort().values, same[1].sort().values):
-        raise _fail(exercise, "two calls with seed 7 chose different examples: draw from "
-                              "torch.Generator().manual_seed(seed), so that a seed names one subset")
-    other = _subset_without_side_effects(exercise, subset, labels, 3, 8)
-    if torch.equal(same[0].sort().values, other.sort().values):
-        raise _fail(exercise, "seeds 7 and 8 chose the same examples: the seed must change the draw")
-    try:
-        with isolated_rng():
-            subset(labels, 31, 0)
-    except ValueError:
-        pass
-    except Exception as error:
-        raise _fail(exercise, f"asking for 31 examples of classes that have 30 raised {type(error).__name__}; "
-                              "raise ValueError with a message that names the class") from error
-    else:
-        raise _fail(exercise, "asking for 31 examples of classes that have 30 must raise ValueError, not "
-                              "quietly return fewer (or repeated) examples")
-    _passed(exercise, "every class gets the same number of distinct examples, and the seed alone decides which: "
-                      "a few-label result can be repeated, and averaged over seeds.")
-
-
-def _subset_without_side_effects(exercise: str, subset: Callable, labels: torch.Tensor, per_class: int,
-                                 seed: int) -> torch.Tensor:
-    """Call the learner's function and refuse one that re-seeds or draws from the global random generator."""
-    with isolated_rng(123):
-        before = torch.get_rng_state()
-        chosen = _call(exercise, subset, labels, per_class, seed)
-        touched = not torch.equal(torch.get_rng_state(), before)
-    if touched:
-        raise _fail(exercise, "your function changed the global random generator (torch.manual_seed, or torch.rand "
-                              "without a generator): give it its own, torch.Generator().manual_seed(seed), so the "
-                              "rest of the notebook draws the same numbers whatever subsets you take")
-    if not isinstance(chosen, torch.Tensor) or chosen.dtype not in (torch.int64, torch.int32) or chosen.ndim != 1:
-        raise _fail(exercise, "return a 1-D tensor of integer indices into `labels`")
-    return chosen
-
-
-def _check_subset(exercise: str, chosen: torch.Tensor, labels: torch.Tensor, per_class: int) -> None:
-    """Distinct, valid indices with exactly per_class of each class."""
-    if len(chosen) and (chosen.min() < 0 or chosen.max() >= len(labels)):
-        raise _fail(exercise, f"indices must lie in [0, {len(labels) - 1}]")
-    if len(chosen.unique()) < len(chosen):
-        raise _fail(exercise, "some examples were chosen twice: draw without replacement (torch.randperm)")
-    counts = torch.bincount(labels[chosen], minlength=10)
-    wrong = [(digit, int(count)) for digit, count in enumerate(counts) if count != per_class]
-    if wrong:
-        digit, count = wrong[0]
-        raise _fail(exercise, f"with per_class={per_class}, class {digit} got {count} examples; every class must get "
-                              f"exactly {per_class}")
-
-
-def mnist_copy(copy: Callable[[torch.nn.Module], torch.nn.Module]) -> None:
-    """Lesson 07: copy(mnist) must build a TransferCNN with all three parts of the MNIST classifier. (It has neither
-    dropout nor batch norm, so training and eval mode predict alike; the check does not ask for either.)"""
-    exercise = "Exercise 1 (a full copy is the MNIST classifier)"
-    mnist = load_classifier()
-    with isolated_rng(0):
-        network = _call(exercise, copy, mnist)
-    if network is mnist:
-        raise _fail(exercise, "you returned the MNIST classifier itself: build a new TransferCNN and copy into it")
-    if not isinstance(network, TransferCNN):
-        raise _fail(exercise, f"return a TransferCNN (from_mnist_classifier builds one), got {type(network).__name__}")
-    digits = mnist_vectors(train=False)[:1000].reshape(-1, 1, 28, 28)
-    with torch.no_grad():
-        disagree = int((network(digits).argmax(1) != mnist(digits).argmax(1)).sum())
-    if disagree:
-        raise _fail(exercise, f"your copy disagrees with the MNIST classifier on {disagree} of 1,000 test digits: "
-                              "copy all three parts, parts=(\"conv\", \"hidden\", \"head\")")
-    _passed(exercise, "on 28 × 28 inputs the adaptive pool does nothing, so the copy is the same function: "
-                      "(b) starts from exactly what the MNIST classifier learnt.")
-
-
 def k_plus_one_loss(loss: Callable[..., torch.Tensor]) -> None:
     """Lesson 07: loss(labelled_logits, labels, unlabelled_logits, fake_logits) must be the semi-supervised GAN's
     discriminator loss, cross-entropy over the K real classes plus the real-vs-fake loss with D = sigmoid(logsumexp),

@@ -14,8 +14,10 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 import torch
 from tqdm.std import tqdm
@@ -30,7 +32,7 @@ from .training.semi_supervised import SemiSupervisedTrainer
 from .transfer import balanced_subset
 
 MNIST_LABEL_COUNTS = (20, 100, 1000)  # labelled training images in all, balanced over the 10 digits
-SALIMANS_100_LABEL_ERRORS = (93, 6.5)  # test errors out of 10,000 with 100 labels, mean and std (their Table 1)
+SALIMANS_ERRORS = {20: (1677, 452), 100: (93, 6.5)}  # their test errors out of 10,000, mean and std (Table 1)
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,13 @@ class SemiSupervisedRecipe:
 
 
 def semi_supervised_trainer(split: FewLabelSplit, seed: int, recipe: SemiSupervisedRecipe = SemiSupervisedRecipe(),
+                            discriminator: ClassifierDiscriminator | None = None,
                             **options: object) -> SemiSupervisedTrainer:
-    """The semi-supervised GAN on `split`, with G and D drawn from `seed` (the run's GAN seed)."""
+    """The semi-supervised GAN on `split`, with G (and D, unless `discriminator` is given) drawn from `seed`."""
     set_seed(seed)
     generator = MLPGenerator(100, recipe.generator_hidden, activation="relu", batch_norm=True)
-    return SemiSupervisedTrainer(generator, classifier(seed), split.unlabelled, split.labelled, split.targets,
+    discriminator = classifier(seed) if discriminator is None else discriminator
+    return SemiSupervisedTrainer(generator, discriminator, split.unlabelled, split.labelled, split.targets,
                                  batch_size=recipe.batch_size, lr_g=recipe.lr, lr_d=recipe.lr, betas=(0.5, 0.999),
                                  seed=seed, **options)
 
@@ -99,12 +103,13 @@ def run_semi_supervised(split: FewLabelSplit, seed: int, recipe: SemiSupervisedR
 
 
 def run_labels_only(split: FewLabelSplit, seed: int, steps: int = 2000, batch_size: int = 100,
-                    lr: float = 3e-3) -> dict[str, float]:
-    """The same network, with the same noise, trained with cross-entropy on the labelled examples alone.
+                    lr: float = 3e-3, network: ClassifierDiscriminator | None = None) -> dict[str, float]:
+    """The same network, with the same noise, trained with cross-entropy on the labelled examples alone
+    (from `network`'s weights if given, else from fresh ones drawn from `seed`).
 
     Its schedule was chosen to favour it: on 100 labels (seed 0), peak learning rates 1e-3, 3e-3 and 1e-2 gave
     73.2%, 75.4% and 10% (diverged) test accuracy, and 6,000 steps instead of 2,000 gave nothing more (73.0%)."""
-    network, start = classifier(seed), time.perf_counter()
+    network, start = classifier(seed) if network is None else network, time.perf_counter()
     with isolated_rng(seed):
         fit_classifier(network, split.labelled, split.targets, epochs=1, batch_size=min(batch_size, len(split.labelled)),
                        seed=seed, description="labels only", max_lr=lr, steps=steps, progress=False)
@@ -116,30 +121,37 @@ RESULTS_FILE = REPO_ROOT / "results" / "few_labels_mnist.json"
 METHODS = ("semi_supervised", "labels_only")
 
 
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run a block on one thread, then restore the thread count: the grids run cells side by side, one per core,
+    and one thread keeps every cell repeatable."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def run_cell(method: str, n_labels: int, seed: int, steps: int | None = None) -> dict:
     """One cell of the grid: `method` with `n_labels` labels on label subset (and GAN seed) `seed`, on one thread."""
     validate.choice(method, "method", "run_cell", METHODS)
     split = mnist_split(n_labels, seed)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the grid runs cells side by side, one per core; one thread keeps them repeatable
-    try:
+    with one_thread():
         if method == "semi_supervised":
             recipe = SemiSupervisedRecipe() if steps is None else SemiSupervisedRecipe(steps=steps)
             result = run_semi_supervised(split, seed, recipe, progress=False)
         else:
             result = run_labels_only(split, seed)
-    finally:
-        torch.set_num_threads(threads)
     return {"method": method, "labels": n_labels, "seed": seed, **result}
 
 
-def run_grid(label_counts: tuple[int, ...], seeds: tuple[int, ...], jobs: int) -> list[dict]:
-    """Every cell, `jobs` at a time in separate processes, with one progress line."""
-    cells = [(method, n, seed) for n in label_counts for seed in seeds for method in METHODS]
+def run_grid(cell_function: Callable[..., dict], cells: list[dict], jobs: int, description: str) -> list[dict]:
+    """`cell_function(**cell)` for every cell, `jobs` at a time in separate processes, with one progress line."""
     context = multiprocessing.get_context("spawn")  # a fresh interpreter per worker: no inherited threads or state
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(run_cell, *cell) for cell in cells]
-        for _ in tqdm(as_completed(futures), total=len(futures), desc="few-label grid", file=sys.stdout):
+        futures = [pool.submit(cell_function, **cell) for cell in cells]
+        for _ in tqdm(as_completed(futures), total=len(futures), desc=description, file=sys.stdout):
             pass
     return [future.result() for future in futures]
 
@@ -193,6 +205,29 @@ def semi_supervised_gain(runs: list[dict]) -> dict[int, dict[str, float]]:
     return gains
 
 
+def load_results(path: Path = RESULTS_FILE) -> dict:
+    """The committed results of `python -m ganlib.few_labels`."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"load_results: no results file at {path}; run `python -m ganlib.few_labels`")
+    return json.loads(Path(path).read_text())
+
+
+def mnist_table(record: dict) -> str:
+    """A Markdown table of the MNIST grid: accuracy (mean ± std over label subsets), errors out of 10,000, the
+    paired gain with its 95% interval, and Salimans et al.'s errors where they report the same label count."""
+    lines = ["| labels | labels only | semi-supervised GAN | its errors of 10,000 | Salimans et al. errors | "
+             "gain, points [95% interval] |", "|---:|---:|---:|---:|---:|---:|"]
+    summary, gains = record["summary"], record["semi_supervised_gain"]
+    for n in record["label_counts"]:
+        alone, gan, gain = summary["labels_only"][str(n)], summary["semi_supervised"][str(n)], gains[str(n)]
+        theirs = f"{SALIMANS_ERRORS[n][0]} ± {SALIMANS_ERRORS[n][1]}" if n in SALIMANS_ERRORS else "–"
+        lines.append(f"| {n} | {100 * alone['accuracy_mean']:.2f} ± {100 * alone['accuracy_std']:.2f} % | "
+                     f"{100 * gan['accuracy_mean']:.2f} ± {100 * gan['accuracy_std']:.2f} % | "
+                     f"{gan['errors_mean']:.0f} ± {gan['errors_std']:.0f} | {theirs} | "
+                     f"{100 * gain['mean']:+.1f} [{100 * gain['low']:+.1f}, {100 * gain['high']:+.1f}] |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m ganlib.few_labels`: run the MNIST grid and write the results file."""
     parser = argparse.ArgumentParser(prog="python -m ganlib.few_labels", description=main.__doc__)
@@ -203,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     label_counts = tuple(int(n) for n in args.labels.split(","))
     start = time.perf_counter()
-    runs = run_grid(label_counts, tuple(range(args.seeds)), args.jobs)
+    cells = [{"method": method, "n_labels": n, "seed": seed}
+             for n in label_counts for seed in range(args.seeds) for method in METHODS]
+    runs = run_grid(run_cell, cells, args.jobs, "few-label grid")
     arguments = " ".join(argv if argv is not None else sys.argv[1:])
     record = {"command": f"python -m ganlib.few_labels {arguments}".strip(),
               "seeds": list(range(args.seeds)), "label_counts": list(label_counts),

@@ -162,3 +162,23 @@ def plot_accuracy_vs_labels(results: dict[str, dict[int, list[float]]], title: s
            xlabel="labelled clips per digit (log scale)", ylabel="test accuracy")
     ax.legend(loc="upper left", fontsize=8)
     return ax
+
+
+def plot_accuracy_vs_steps(curves: dict[str, list[list[list[float]]]], title: str, xlabel: str = "training steps",
+                           chance: float = 0.1, ax: plt.Axes | None = None) -> plt.Axes:
+    """Test accuracy against steps, mean ± std over runs (each run a list of [step, accuracy]), one line per label."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 4.2))
+    for label, runs in curves.items():
+        if not runs:
+            continue
+        steps = [step for step, _ in runs[0]]
+        values = torch.tensor([[value for _, value in run] for run in runs], dtype=torch.float64)
+        mean = values.mean(0).numpy()
+        std = values.std(0, unbiased=len(runs) > 1).numpy()
+        line, = ax.plot(steps, mean, marker="o", markersize=3, label=f"{label} ({len(runs)} runs)")
+        ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    ax.axhline(chance, color="gray", linestyle=":", label="chance")
+    ax.set(ylim=(0, 1), title=title, xlabel=xlabel, ylabel="test accuracy")
+    ax.legend(loc="lower right", fontsize=8)
+    return ax

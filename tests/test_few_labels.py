@@ -1,6 +1,4 @@
 """Few-label MNIST: the split keeps the test set out of training, the grid's results file is reproducible."""
-import json
-
 import pytest
 import torch
 
@@ -37,7 +35,7 @@ def test_summary_means_and_spreads():
 
 def committed_results() -> dict:
     """The committed results of `python -m ganlib.few_labels`."""
-    return json.loads(few_labels.RESULTS_FILE.read_text())
+    return few_labels.load_results()
 
 
 def test_results_file_records_how_it_was_made():
@@ -73,3 +71,9 @@ def test_paired_difference_by_hand():
     assert few_labels.paired_difference([2.0, 2.1, 2.2], [1.0, 1.0, 1.0])["excludes_zero"] is True
     with pytest.raises(ValueError, match="paired"):
         few_labels.paired_difference([1.0], [0.0])
+
+
+def test_mnist_table_shows_every_label_count_and_the_published_errors():
+    table = few_labels.mnist_table(committed_results())
+    assert table.count("\n") == 1 + len(few_labels.MNIST_LABEL_COUNTS)
+    assert "93 ± 6.5" in table and "| 100 |" in table

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from torch import nn
 
 from fuzz_kinds import Choice, Flag, Int, Num, Tensor, Values, labels_kind, setting_kind
-from ganlib import audio, config, data, few_labels, losses, metrics, models, plotting, theory, transfer
+from ganlib import audio, config, data, few_labels, few_labels_speech, losses, metrics, models, plotting, theory, transfer
 from ganlib.training import SETTINGS, Trainer
 
 EXAMPLES_PER_ARGUMENT = 12
@@ -290,21 +290,8 @@ CASES = [
     Case("balanced_subset", transfer.balanced_subset,
          lambda: {"labels": torch.tensor([0, 0, 1, 1, 2, 2]), "per_class": 1, "seed": 0},
          {"labels": Tensor(ndims=(1,), dtype="int"), "per_class": SIZE, "seed": Int(0)}),
-    Case("extract_features", transfer.extract_features,
-         lambda: {"network": nn.Linear(3, 2), "images": torch.randn(4, 3), "chunk_size": 2},
-         {"images": Tensor(min_ndim=2), "chunk_size": SIZE}),
-    Case("linear_probe", transfer.linear_probe,
-         lambda: {"train_features": torch.randn(6, 3), "train_labels": torch.tensor([0, 1, 0, 1, 0, 1]),
-                  "test_features": torch.randn(4, 3), "test_labels": torch.tensor([0, 1, 0, 1]),
-                  "weight_decay": 1e-3, "steps": 5},
-         {"train_features": Tensor(ndims=(2,), fixed=(0, 1)), "train_labels": Tensor(ndims=(1,), fixed=(0,), dtype="int"),
-          "test_features": Tensor(ndims=(2,), fixed=(0, 1)), "test_labels": Tensor(ndims=(1,), fixed=(0,), dtype="int"),
-          "weight_decay": Num(0), "steps": Int(1, 100_000)}),
-    Case("fine_tune", transfer.fine_tune,
-         lambda: {"model": transfer.TransferCNN(), "images": torch.randn(4, 1, 28, 28), "labels": torch.tensor([0, 1, 2, 3]),
-                  "steps": 1, "seed": 0, "batch_size": 2, "max_lr": 1e-3},
-         {"images": Tensor(ndims=(4,), fixed=(0,)), "labels": Tensor(ndims=(1,), fixed=(0,), dtype="int"),
-          "steps": SIZE, "seed": Int(0), "batch_size": SIZE, "max_lr": STEP}),
+    Case("speech_split", few_labels_speech.speech_split, lambda: {"per_digit": 1, "seed": 0, "protocol": "official"},
+         {"per_digit": Int(1, 250), "seed": Int(0), "protocol": Values(("all", 1, None), "unknown protocol")}),
     Case("mnist_split", few_labels.mnist_split, lambda: {"n_labels": 20, "seed": 0},
          {"n_labels": Values((0, 5, 25, -10, 2.5, "100", None), "bad label count"), "seed": Int(0)}),
     Case("paired_difference", few_labels.paired_difference,
