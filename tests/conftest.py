@@ -15,12 +15,14 @@ def mnist():
 
 @pytest.fixture
 def python_handles_ctrl_c():
-    """Ctrl-C raises KeyboardInterrupt in the test, as in a fresh kernel, whatever an earlier test left installed
-    (in CI, something earlier in the suite leaves SIGINT's handler so that interrupts are lost; the warning names it)."""
+    """Ctrl-C raises KeyboardInterrupt in the test, as in a fresh kernel, whatever handler the process has: a shell
+    that starts a job in the background without job control (`bash .ci/run &`) starts it with SIGINT ignored, and
+    Python then installs no KeyboardInterrupt handler at all, so interrupts would be lost (the warning names it)."""
     import signal
     import warnings
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     if previous is not signal.default_int_handler:
-        warnings.warn(f"an earlier test left SIGINT's handler as {previous!r}", UserWarning)
+        warnings.warn(f"SIGINT's handler was {previous!r} (inherited from the launching shell, or left by an earlier "
+                      "test); Python's own is installed for this test", UserWarning)
     yield
     signal.signal(signal.SIGINT, previous)
