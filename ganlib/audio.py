@@ -1,6 +1,7 @@
 """Spoken digits: the Free Spoken Digit Dataset (and optionally SC09) in memory, and SpecGAN's spectrograms."""
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tarfile
@@ -10,6 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+import parselmouth
 import soundfile
 import torch
 import torchaudio
@@ -313,6 +316,74 @@ def log_spectral_distance(reference: torch.Tensor, estimate: torch.Tensor, dynam
     return float(((to_db(reference) - to_db(estimate)) ** 2).mean().sqrt())
 
 
+# --- voicing: is there a pitch, or is it a whisper? --------------------------------------------------------
+PITCH_RANGE_HZ = (60.0, 400.0)  # adult voices; FSDD's six speakers lie well inside it
+VOICING_FRAME_S = 0.01  # one pitch measurement every 10 ms
+AUDIBLE_DB = 30.0  # frames within this many dB of the clip's loudest frame are the ones a listener hears
+
+
+def _clip_voicing(waveform: np.ndarray, sample_rate: int) -> tuple[float, float]:
+    """Voiced share and mean periodicity of one clip's audible frames (0, 0 for a silent clip)."""
+    sound = parselmouth.Sound(waveform.astype(np.float64), sampling_frequency=sample_rate)
+    pitch = sound.to_pitch_ac(time_step=VOICING_FRAME_S, pitch_floor=PITCH_RANGE_HZ[0], pitch_ceiling=PITCH_RANGE_HZ[1])
+    candidates = pitch.to_array()  # [candidates, frames] of (frequency, strength); frequency 0 is "unvoiced"
+    voiced = candidates[0]["frequency"] > 0  # the tracker's path (Viterbi over frames) is the first candidate
+    periodicity = np.where(candidates["frequency"] > 0, candidates["strength"], 0.0).max(axis=0)
+    intensity = sound.to_intensity(minimum_pitch=PITCH_RANGE_HZ[0], time_step=VOICING_FRAME_S)
+    level_db = np.array([intensity.get_value(time) for time in pitch.xs()], dtype=np.float64)
+    if np.isnan(level_db).all():
+        return 0.0, 0.0
+    audible = np.nan_to_num(level_db, nan=-np.inf) > np.nanmax(level_db) - AUDIBLE_DB
+    return float(voiced[audible].mean()), float(periodicity[audible].mean())
+
+
+def voicing(waveforms: torch.Tensor, sample_rate: int = SAMPLE_RATE) -> dict[str, float]:
+    """How voiced clips [N, samples] sound: the share of audible frames with a pitch, and their periodicity.
+
+    Praat's autocorrelation pitch tracker (Boersma 1993, through parselmouth) decides each 10 ms frame; audible
+    frames are those within 30 dB of the clip's loudest. `periodicity` is the normalised autocorrelation at the
+    best pitch period, 0 to 1 (measured on FSDD's test clips: 0.77, and 0.39 for the same clips whispered).
+    Returns the means over clips, and `voiced_share_std` over clips.
+    """
+    who = "voicing"
+    validate.tensor(waveforms, "waveforms", who, shape=("clips", "samples"))
+    validate.integer(sample_rate, "sample_rate", who, low=2 * int(PITCH_RANGE_HZ[1]), high=192_000)
+    minimum = math.ceil(6.4 / PITCH_RANGE_HZ[0] * sample_rate) + 1  # Praat's intensity window: 6.4 lowest periods
+    if waveforms.shape[1] < minimum:
+        raise ValueError(f"{who}: `waveforms` must hold at least {minimum} samples each (6.4 periods of "
+                         f"{PITCH_RANGE_HZ[0]:.0f} Hz at {sample_rate} Hz), got {waveforms.shape[1]}")
+    per_clip = torch.tensor([_clip_voicing(clip, sample_rate) for clip in waveforms.detach().cpu().numpy()],
+                            dtype=torch.float64)
+    return {"voiced_share": float(per_clip[:, 0].mean()), "periodicity": float(per_clip[:, 1].mean()),
+            "voiced_share_std": float(per_clip[:, 0].std()) if len(per_clip) > 1 else 0.0}
+
+
+def whispered(waveforms: torch.Tensor, seed: int = 0, n_fft: int = 256, smoothing_hz: float = 350.0,
+              sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
+    """The clips [N, samples] as a whisper: white noise given each frame's spectral envelope, so the formants
+    (what makes a digit recognisable) stay and the harmonic stripes (the pitch) are smoothed away.
+
+    The envelope is the STFT magnitude averaged over `smoothing_hz`, wider than any pitch's harmonic spacing.
+    """
+    who = "whispered"
+    validate.tensor(waveforms, "waveforms", who, shape=("clips", "samples"))
+    validate.integer(seed, "seed", who, low=0)
+    validate.integer(n_fft, "n_fft", who, low=4, high=2**14)
+    validate.integer(sample_rate, "sample_rate", who)
+    validate.number(smoothing_hz, "smoothing_hz", who, low=0, low_open=True, high=sample_rate / 2)
+    if waveforms.shape[1] <= n_fft // 2:
+        raise ValueError(f"{who}: `waveforms` must hold more than n_fft/2 = {n_fft // 2} samples, got {waveforms.shape[1]}")
+    hop, window = n_fft // 2, torch.hann_window(n_fft)
+    stft = lambda signal: torch.stft(signal, n_fft, hop, window=window, return_complex=True)  # noqa: E731
+    magnitude = stft(waveforms.float()).abs()  # [N, bins, frames]
+    width = 2 * round(smoothing_hz / (sample_rate / n_fft) / 2) + 1  # odd, in bins
+    bins_last = magnitude.transpose(1, 2).reshape(-1, 1, magnitude.shape[1])
+    envelope = torch.nn.functional.avg_pool1d(bins_last, width, 1, width // 2, count_include_pad=False)
+    envelope = envelope.reshape(magnitude.shape[0], magnitude.shape[2], -1).transpose(1, 2)
+    noise = torch.randn(waveforms.shape, generator=torch.Generator().manual_seed(seed))
+    return torch.istft(stft(noise) * envelope, n_fft, hop, window=window, length=waveforms.shape[1])
+
+
 # --- spectrograms as images, and the spoken-digit recogniser that judges generated audio ------------------
 @lru_cache(maxsize=1)
 def standard_codec() -> SpectrogramCodec:
@@ -431,22 +502,31 @@ def score_waveforms(waveforms: torch.Tensor) -> dict[str, float]:
     return score_spectrograms(codec.to_image(codec.encode(waveforms)))
 
 
-def spectrogram_metrics(n: int = 1000, seed: int = 1234) -> Callable[[torch.nn.Module], dict[str, float]]:
+def spectrogram_metrics(n: int = 1000, seed: int = 1234,
+                        voicing_clips: int = 0) -> Callable[[torch.nn.Module], dict[str, float]]:
     """A metric function for Trainer(metric_fn=...): the recogniser's scores of n fresh spectrogram samples.
 
     A conditional generator is asked for each digit equally often, and `label_accuracy` says how often the
-    recogniser hears the digit that was asked for: the evidence that the conditioning was learnt.
+    recogniser hears the digit that was asked for: the evidence that the conditioning was learnt. With
+    `voicing_clips`, that many samples are also decoded to audio (the standard codec's Griffin-Lim) and their
+    `voiced_share` and `periodicity` measured as heard (about 25 ms a clip).
     """
     validate.integer(n, "n", "spectrogram_metrics", low=2)
     validate.integer(seed, "seed", "spectrogram_metrics", low=0)
+    validate.integer(voicing_clips, "voicing_clips", "spectrogram_metrics", low=0, high=n)
     def metric_fn(generator: torch.nn.Module) -> dict[str, float]:
         z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
         wanted = torch.arange(n) % generator.n_classes if getattr(generator, "n_classes", None) else None
         device = next(generator.parameters()).device
-        probs, features = _judge(generate(generator, z.to(device), None if wanted is None else wanted.to(device)))
+        images = generate(generator, z.to(device), None if wanted is None else wanted.to(device))
+        probs, features = _judge(images)
         scores = _scores(probs, features)
         if wanted is not None:
             scores["label_accuracy"] = float((probs.argmax(1) == wanted).float().mean())
+        if voicing_clips:
+            codec = standard_codec()
+            heard = voicing(codec.decode(codec.from_image(images[:voicing_clips].float().cpu())))
+            scores.update(voiced_share=heard["voiced_share"], periodicity=heard["periodicity"])
         return scores
     return metric_fn
 

@@ -41,6 +41,14 @@ def test_label_accuracy_says_whether_the_requested_digit_is_heard(shift, expecte
         assert scores["label_accuracy"] <= expected_accuracy
 
 
+def test_voicing_is_measured_on_the_decoded_samples_only_when_asked():
+    generator = ReplayGenerator(0)
+    assert "voiced_share" not in audio.spectrogram_metrics(n=20)(generator)
+    scores = audio.spectrogram_metrics(n=60, voicing_clips=60)(generator)
+    # real test clips decoded by the codec: 0.72 voiced over all 300 (tests/test_audio.py)
+    assert scores["voiced_share"] > 0.6 and scores["periodicity"] > 0.65
+
+
 def test_an_unconditional_generator_gets_no_label_accuracy():
     torch.manual_seed(0)
     generator = ConvGenerator(8, (128, 64), width=4)
