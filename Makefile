@@ -31,6 +31,7 @@ unit: $(STAMP)
 render: $(STAMP)
 	env -u GANLIB_QUICK $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=3600 $(NOTEBOOKS)
+	$(BIN)/python -m ganlib.tidy_outputs $(NOTEBOOKS)
 
 # Student versions of the notebooks in student/: solutions replaced by stubs, outputs cleared.
 student: $(STAMP)

@@ -50,8 +50,8 @@ MNIST_MLP_FILE = "mnist_mlp_classifier.pt"
 class SpeechRecipe:
     """Every training setting of the speech grid, in one place."""
 
-    gan_steps: int = 1200  # semi-supervised GAN steps (batch 100): 44-48 passes over the unlabelled clips
-    supervised_steps: int = 1000  # from_scratch and from_mnist: one-cycle Adam, as on MNIST
+    gan_steps: int = 2000  # semi-supervised GAN steps (batch 100): 74-80 passes over the unlabelled clips
+    supervised_steps: int = 2000  # from_scratch and from_mnist: one-cycle Adam, as on MNIST
     supervised_lr: float = 3e-3
     batch_size: int = 100
     curve_every: int = 100  # test accuracy is recorded this often (for the convergence plots only)
@@ -189,7 +189,7 @@ def supervised_budget_curve(method: str, per_digit: int, seed: int, budgets: tup
 # --- the grid -------------------------------------------------------------------------------------------------
 SEEDS = {"official": tuple(range(5)), "new_speaker": tuple(range(len(SPEAKERS)))}
 GAN_VARIANCE_CELL = {"protocol": "new_speaker", "per_digit": 10, "seed": 0}  # one label subset, GAN seeds 0-4
-SUPERVISED_BUDGETS = (250, 1000, 4000)
+SUPERVISED_BUDGETS = (500, 2000, 8000)
 
 
 def grid_cells() -> list[dict]:

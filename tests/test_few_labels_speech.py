@@ -1,5 +1,6 @@
 """Few-label spoken digits: the new speaker never enters training, MNIST's weights load where they should, and the
 grid's results file is complete and reproducible."""
+import dataclasses
 import pytest
 import torch
 
@@ -61,6 +62,7 @@ def test_results_file_records_how_it_was_made_and_every_cell():
     record = speech.load_results()
     assert record["command"].startswith("python -m ganlib.few_labels_speech")
     assert {"torch", "python"} <= set(record["versions"]) and record["wall_seconds"] > 0
+    assert record["recipe"] == dataclasses.asdict(speech.SpeechRecipe())  # the file is the current recipe's
     main = {(r["method"], r["protocol"], r["per_digit"], r["seed"]) for r in record["runs"] if r["gan_seed"] == r["seed"]}
     assert len(main) == 4 * 4 * (5 + 6)
     assert all(len(speech.cell_runs(record["runs"], "official", m, n)) == 5 for m in speech.METHODS for n in speech.PER_DIGIT)
