@@ -30,27 +30,43 @@ def image_grid(images: torch.Tensor, ncols: int = 8, background: float = 1.0) ->
 
 
 def show_spectrograms(images: torch.Tensor, title: str, captions: Sequence[str] | None = None, ncols: int = 5,
-                      ax_size: float = 1.5) -> plt.Figure:
-    """Spectrogram images [N, 1, bins, frames] in [-1, 1], low frequencies at the bottom, one panel each."""
-    validate.tensor(images, "images", "show_spectrograms", shape=("N", 1, "bins", "frames"))
-    validate.integer(ncols, "ncols", "show_spectrograms", high=100)
+                      ax_size: float = 1.5, seconds_per_frame: float | None = None,
+                      hz_per_bin: float | None = None) -> plt.Figure:
+    """Spectrogram images [N, 1, bins, frames] in [-1, 1], low frequencies at the bottom, one panel each.
+
+    With `seconds_per_frame` and `hz_per_bin` (a linear spectrogram's hop / sample rate and sample rate / n_fft,
+    `SpectrogramCodec.seconds_per_frame` and `.hz_per_bin`), the axes are in seconds and kHz.
+    """
+    who = "show_spectrograms"
+    validate.tensor(images, "images", who, shape=("N", 1, "bins", "frames"))
+    validate.integer(ncols, "ncols", who, high=100)
+    if (seconds_per_frame is None) != (hz_per_bin is None):
+        raise ValueError(f"{who}: give both `seconds_per_frame` and `hz_per_bin` for axes in seconds and kHz, or neither")
+    if seconds_per_frame is not None:
+        validate.number(seconds_per_frame, "seconds_per_frame", who, low=0, low_open=True)
+        validate.number(hz_per_bin, "hz_per_bin", who, low=0, low_open=True)
     if captions is not None and len(captions) < len(images):
-        raise ValueError(f"show_spectrograms: `captions` must have one caption per image ({len(images)}), "
-                         f"got {len(captions)}")
+        raise ValueError(f"{who}: `captions` must have one caption per image ({len(images)}), got {len(captions)}")
     nrows = -(-len(images) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * ax_size, nrows * ax_size * 1.25 + 0.5), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * ax_size, nrows * ax_size * 1.25 + 0.5), squeeze=False,
+                             sharex=True, sharey=True)
+    bins, frames = images.shape[2:]
+    scaled = seconds_per_frame is not None
+    extent = (0, frames * seconds_per_frame, 0, bins * hz_per_bin / 1000) if scaled else None
     for i, ax in enumerate(axes.flat):
         if i < len(images):
             ax.imshow(images[i, 0].cpu().numpy(), origin="lower", aspect="auto", cmap="magma", vmin=-1, vmax=1,
-                      interpolation="nearest")  # smoothing would blur the pixels and bloat the PNG
+                      interpolation="nearest", extent=extent)  # smoothing would blur the pixels and bloat the PNG
             ax.set_title(captions[i] if captions else "", fontsize=9)
-            ax.set(xticks=[], yticks=[])
+            if not scaled:
+                ax.set(xticks=[], yticks=[])
+            ax.tick_params(labelsize=7)
         else:
             ax.axis("off")
     for ax in axes[:, 0]:
-        ax.set_ylabel("frequency →")
+        ax.set_ylabel("frequency (kHz)" if scaled else "frequency →")
     for ax in axes[-1]:
-        ax.set_xlabel("time →")
+        ax.set_xlabel("time (s)" if scaled else "time →")
     fig.suptitle(title)
     fig.tight_layout()
     return fig

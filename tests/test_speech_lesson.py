@@ -112,6 +112,13 @@ def test_spectrogram_pictures_tile_non_square_images():
     plt.close(fig)
     with pytest.raises(ValueError, match="bins, frames"):
         show_spectrograms(images[:, 0], "bad")
+    codec = audio.standard_codec()
+    fig = show_spectrograms(images, "in seconds and kHz", seconds_per_frame=codec.seconds_per_frame,
+                            hz_per_bin=codec.hz_per_bin)
+    assert fig.axes[0].get_ylabel() == "frequency (kHz)" and fig.axes[0].images[0].get_extent() == [0, 8 * 0.016, 0, 0.5]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="`seconds_per_frame` and `hz_per_bin`"):
+        show_spectrograms(images, "half a scale", seconds_per_frame=0.016)
 
 
 def test_the_dashboard_drawer_shows_digits_zero_to_nine_for_a_conditional_gan():
