@@ -268,6 +268,11 @@ class SpectrogramCodec(torch.nn.Module):
         return None if self.n_mels is not None else self.sample_rate / self.n_fft
 
     @property
+    def image_scale(self) -> torch.Tensor:
+        """Log-magnitude (in nats) per image unit for each image row, clip_std * std: a HarmonicGenerator's scale."""
+        return self.clip_std * self.std[:self.image_shape[0], 0]
+
+    @property
     def image_shape(self) -> tuple[int, int]:
         """(height, width) of the images a GAN trains on: bins and frames cut down to even numbers."""
         return self.shape[0] // 2 * 2, self.shape[1] // 2 * 2
@@ -314,17 +319,28 @@ def spectral_convergence(reference: torch.Tensor, estimate: torch.Tensor) -> flo
     return float(torch.linalg.vector_norm(reference - estimate) / torch.linalg.vector_norm(reference))
 
 
-def log_spectral_distance(reference: torch.Tensor, estimate: torch.Tensor, dynamic_range_db: float = 80.0) -> float:
+def log_spectral_distance(reference: torch.Tensor, estimate: torch.Tensor, dynamic_range_db: float = 80.0,
+                          inside: torch.Tensor | None = None) -> float:
     """Root-mean-square difference of two magnitude spectrograms [N, bins, frames] in decibels.
 
     Both are floored at `dynamic_range_db` below the reference clip's peak, as a listener's ear and any
-    recording's noise floor do: the exact depth of digital silence would otherwise dominate.
+    recording's noise floor do: the exact depth of digital silence would otherwise dominate. With `inside`
+    ([N, frames] booleans), only those frames count: for example the frames inside recordings, not their padding.
     """
-    _check_magnitudes("log_spectral_distance", reference, estimate)
-    validate.number(dynamic_range_db, "dynamic_range_db", "log_spectral_distance", low=0, low_open=True)
+    who = "log_spectral_distance"
+    _check_magnitudes(who, reference, estimate)
+    validate.number(dynamic_range_db, "dynamic_range_db", who, low=0, low_open=True)
     floor = reference.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-12) * 10 ** (-dynamic_range_db / 20)
     to_db = lambda magnitude: 20 * torch.log10(torch.maximum(magnitude, floor))  # noqa: E731
-    return float(((to_db(reference) - to_db(estimate)) ** 2).mean().sqrt())
+    squared = (to_db(reference) - to_db(estimate)) ** 2
+    if inside is None:
+        return float(squared.mean().sqrt())
+    if reference.ndim != 3:
+        raise ValueError(f"{who}: with `inside`, `reference` must be [N, bins, frames], got {list(reference.shape)}")
+    validate.tensor(inside, "inside", who, shape=(reference.shape[0], reference.shape[-1]), dtype="bool")
+    if not bool(inside.any()):
+        raise ValueError(f"{who}: `inside` selects no frame")
+    return float(squared.transpose(-2, -1)[inside].mean().sqrt())
 
 
 # --- voicing: is there a pitch, or is it a whisper? --------------------------------------------------------

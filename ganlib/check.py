@@ -494,25 +494,32 @@ def broken_dcgan_rules(audit: Callable[[torch.nn.Module, torch.nn.Module], set])
 
 
 # --- lesson 06 -------------------------------------------------------------------------------------------------
-def clipped_share(share: Callable[[torch.Tensor], float]) -> None:
-    """Lesson 06: share(images) must be the fraction of non-silent pixels (above -1) clipped at the top (+1)."""
-    exercise = "Exercise 1 (how much does clipping at +3σ cut?)"
+def clipped_shares(shares: Callable[[torch.Tensor, torch.Tensor], Any]) -> None:
+    """Lesson 06: shares(images, inside) must give the fractions of the pixels inside recordings (`inside`: [N, frames]
+    booleans) that sit at the floor (-1, clipped at -3σ) and at the ceiling (+1, clipped at +3σ)."""
+    exercise = "Exercise 1 (what does clipping at ±3σ cut?)"
     with isolated_rng(0):
-        images = (torch.rand(20, 1, 128, 64) * 2.4 - 1.2).clamp(-1, 1)  # about 8% at each end
-        images[:, :, :, 40:] = -1  # silence after the words
-    answer = _as_tensor(exercise, _call(exercise, share, images.clone()), "the share", ()).item()
-    loud = images[images > -1]
-    expected = float((loud >= 1).float().mean())
-    if math.isclose(answer, expected, rel_tol=1e-4):
-        return _passed(exercise, "count only pixels above the silence floor: silence sits at -1 too, and "
-                                 "would drown the answer.")
-    versions = {"give a fraction between 0 and 1, not a percentage": 100 * expected,
-                "you divided by every pixel; divide by the pixels that are not silent (above -1)":
-                    float((images >= 1).float().mean()),
-                "count only the top end (+1): a pixel at -1 is silence or clipped quiet, not too loud":
-                    float(((images >= 1) | (images <= -1)).float().mean())}
-    problem = next((text for text, wrong in versions.items() if math.isclose(answer, wrong, rel_tol=1e-4)),
-                   f"the share is {expected:.4f}, yours is {answer:.4f}")
+        images = (torch.rand(20, 1, 128, 64) * 2.4 - 1.3).clamp(-1, 1)  # about 12% at the floor, 4% at the ceiling
+        inside = torch.arange(64) < torch.randint(20, 64, (20, 1))  # each recording's frames
+    images[:, 0].transpose(1, 2)[~inside] = -1.0  # the zero padding after each recording: silence
+    answer = _as_tensor(exercise, _call(exercise, shares, images.clone(), inside.clone()),
+                        "the (floor, ceiling) pair", (2,))
+    pixels = images[:, 0].transpose(1, 2)[inside]  # [frames inside recordings, bins]
+    expected = torch.tensor([float((pixels <= -1).double().mean()), float((pixels >= 1).double().mean())],
+                            dtype=torch.float64)
+    if torch.allclose(answer, expected, rtol=1e-4):
+        return _passed(exercise, "only frames inside recordings count: the padding after them is silence at -1 "
+                                 "too, and would pass for clipped quiet.")
+    every = torch.tensor([float((images <= -1).double().mean()), float((images >= 1).double().mean())],
+                         dtype=torch.float64)
+    versions = {"give fractions between 0 and 1, not percentages": 100 * expected,
+                "return (floor, ceiling) in that order": expected.flip(0),
+                "you counted every pixel; count only the pixels of frames inside recordings (`inside`)": every,
+                "`inside` is [N, frames] and the images [N, 1, bins, frames]: put frames before bins "
+                "(images[:, 0].transpose(1, 2)) before indexing with it": None}
+    problem = next((text for text, wrong in versions.items()
+                    if wrong is not None and torch.allclose(answer, wrong, rtol=1e-4)),
+                   f"the shares are ({expected[0]:.4f}, {expected[1]:.4f}), yours are ({answer[0]:.4f}, {answer[1]:.4f})")
     raise _fail(exercise, problem)
 
 

@@ -1,6 +1,7 @@
 """Generators and discriminators: multilayer perceptrons, and DCGAN-shaped convolutional networks for images."""
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Callable, Sequence
@@ -202,13 +203,84 @@ class ConvGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
         self.channels = channels
 
+    def code(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The generator's input: z, with a one-hot code of `labels` appended for a conditional generator."""
+        who = type(self).__name__
+        check_batch(z, self.latent_dim, who, "z")
+        if not self.n_classes:
+            return z
+        labels = check_labels(labels, len(z), self.n_classes, who, rows_of="z")
+        return torch.cat([z, nn.functional.one_hot(labels, self.n_classes).to(z.dtype)], dim=1)
+
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Generate one image per row of `z` (of the class in `labels`, for a conditional generator)."""
-        check_batch(z, self.latent_dim, "ConvGenerator", "z")
-        if self.n_classes:
-            labels = check_labels(labels, len(z), self.n_classes, "ConvGenerator", rows_of="z")
-            z = torch.cat([z, nn.functional.one_hot(labels, self.n_classes).to(z.dtype)], dim=1)
-        return self.net(self.project(z).reshape(len(z), self.channels[0], *self.start))
+        code = self.code(z, labels)
+        return self.net(self.project(code).reshape(len(z), self.channels[0], *self.start))
+
+
+class HarmonicGenerator(ConvGenerator):
+    """A source-filter generator of log-magnitude spectrogram images [N, 1, bins, frames] in [-1, 1].
+
+    A voice is a source (pulses at the pitch f0, whose spectrum is a comb of harmonics at f0, 2 f0, 3 f0, ...)
+    filtered by the vocal tract (the envelope). The convolutional trunk draws two maps: the envelope and, per pixel,
+    how harmonic the sound is there (0: noise, as in 's'; 1: voiced). A small head draws each clip's pitch contour:
+    a base pitch in `pitch_range` and a smooth bend of up to ±`glide` (in log frequency) through `knots` points.
+    The image is the envelope times the comb, mixed with flat noise by the harmonicity, in the codec's units:
+    image = envelope + log(h * comb + (1 - h) + floor) / scale, where `image_scale` is the codec's clip_std * std
+    per bin (log-magnitude per image unit). Drawing stripes a few pixels apart at exact multiples of one frequency
+    is hard for transposed convolutions; here the comb is computed, and the networks only choose its pitch and where.
+    """
+
+    def __init__(self, latent_dim: int = 100, image_shape: Sequence[int] = (128, 64), width: int = 16,
+                 blocks: int = 5, n_classes: int | None = None, hidden: int = 0, *, hz_per_bin: float,
+                 image_scale: torch.Tensor, pitch_range: tuple[float, float] = (60.0, 400.0), knots: int = 16,
+                 glide: float = 0.25, floor: float = 0.03):
+        super().__init__(latent_dim, image_shape, width, blocks, n_classes, hidden)
+        who = "HarmonicGenerator"
+        bins, frames = self.image_shape
+        validate.number(hz_per_bin, "hz_per_bin", who, low=0, low_open=True)
+        validate.tensor(image_scale, "image_scale", who, shape=(bins,))
+        if bool((image_scale <= 0).any()):
+            raise ValueError(f"{who}: `image_scale` must be positive (the codec's clip_std * std per bin)")
+        if not isinstance(pitch_range, (tuple, list)) or len(pitch_range) != 2:
+            raise ValueError(f"{who}: `pitch_range` must be (low, high) in Hz, got {pitch_range!r}")
+        low, high = (validate.number(f, "pitch_range", who, low=0, low_open=True) for f in pitch_range)
+        if not low < high < bins * hz_per_bin:
+            raise ValueError(f"{who}: `pitch_range` must be (low, high) with 0 < low < high < the top bin's "
+                             f"{bins * hz_per_bin:.0f} Hz, got {pitch_range}")
+        validate.integer(knots, "knots", who, low=2, high=frames)
+        validate.number(glide, "glide", who, low=0)
+        validate.number(floor, "floor", who, low=0, low_open=True, high=1)
+        self.pitch_range, self.knots, self.glide, self.floor = (float(low), float(high)), knots, glide, floor
+        last = self.net[-2]  # the trunk's last layer draws two maps, envelope and harmonicity, not one image
+        self.net[-2] = nn.ConvTranspose2d(last.in_channels, 2, 4, stride=2, padding=1)
+        self.net[-1] = nn.Identity()
+        self.pitch_head = nn.Sequential(nn.Linear(latent_dim + (n_classes or 0), 256), nn.ReLU(),
+                                        nn.Linear(256, 1 + knots))
+        self.register_buffer("bin_hz", torch.arange(bins, dtype=torch.float32) * hz_per_bin)
+        self.register_buffer("image_scale", image_scale.detach().float().reshape(bins, 1).clone())
+
+    def _pitch(self, code: torch.Tensor) -> torch.Tensor:
+        """Each clip's pitch contour f0 [N, frames] in Hz, from the generator's input code."""
+        base, bend = self.pitch_head(code).float().split([1, self.knots], dim=1)
+        bend = nn.functional.interpolate(bend[:, None], size=self.image_shape[1], mode="linear", align_corners=True)[:, 0]
+        low, high = self.pitch_range
+        log_f0 = math.log(low) + math.log(high / low) * torch.sigmoid(base) + self.glide * torch.tanh(bend)
+        return log_f0.exp().clamp(low, high)
+
+    def parts(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """What the image is made of: `envelope` and `harmonicity` [N, bins, frames], `pitch_hz` [N, frames]."""
+        code = self.code(z, labels)
+        maps = self.net(self.project(code).reshape(len(z), self.channels[0], *self.start)).float()
+        return {"envelope": torch.tanh(maps[:, 0]), "harmonicity": torch.sigmoid(maps[:, 1]),
+                "pitch_hz": self._pitch(code)}
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Generate one spectrogram image per row of `z` (of the digit in `labels`, for a conditional generator)."""
+        parts = self.parts(z, labels)
+        comb = (1 + torch.cos(2 * math.pi * self.bin_hz[:, None] / parts["pitch_hz"][:, None, :])) / 2
+        mix = parts["harmonicity"] * comb + (1 - parts["harmonicity"])
+        return (parts["envelope"] + torch.log(mix + self.floor) / self.image_scale).clamp(-1, 1)[:, None]
 
 
 class ConvDiscriminator(nn.Module):
@@ -216,17 +288,27 @@ class ConvDiscriminator(nn.Module):
 
     Strided convolutions shrink the image `blocks` times; the flattened map (through a hidden layer of `hidden`
     units first, when `hidden` > 0) gives the score. With `n_classes`, it is a projection discriminator (Miyato and
-    Koyama, 2018): forward(x, labels) adds the inner product of a learnt class embedding with the features.
+    Koyama, 2018): forward(x, labels) adds the inner product of a learnt class embedding with the features. With
+    `detail_bins`, a second, fully convolutional critic judges only the fine detail along the height (the image minus
+    its average over that many rows: a spectrogram's harmonic stripes without its envelope), patch by patch, and
+    its mean score is added.
     """
 
     def __init__(self, image_shape: Sequence[int] = (128, 64), width: int = 32, blocks: int = 5,
-                 spectral_norm: bool = False, n_classes: int | None = None, hidden: int = 0):
+                 spectral_norm: bool = False, n_classes: int | None = None, hidden: int = 0, detail_bins: int = 0):
         super().__init__()
         _check_widths("ConvDiscriminator", [], width=width)
+        validate.integer(detail_bins, "detail_bins", "ConvDiscriminator", low=0)
+        if detail_bins % 2 == 0 and detail_bins:
+            raise ValueError(f"ConvDiscriminator: `detail_bins` must be 0 (off) or odd (a window centred on each row), "
+                             f"got {detail_bins}")
         validate.flag(spectral_norm, "spectral_norm", "ConvDiscriminator")
         validate.integer(hidden, "hidden", "ConvDiscriminator", low=0)
         _check_classes(n_classes, "ConvDiscriminator")
         end = _check_image_shape(image_shape, blocks, "ConvDiscriminator")
+        if detail_bins >= image_shape[0]:
+            raise ValueError(f"ConvDiscriminator: `detail_bins` must be below the image height {image_shape[0]}, "
+                             f"got {detail_bins}")
         self.image_shape, self.n_classes = tuple(image_shape), n_classes
         wrap = parametrizations.spectral_norm if spectral_norm else (lambda layer: layer)
         channels = [1] + [width * min(2**i, 8) for i in range(blocks)]  # e.g. 1, 32, 64, 128, 256, 256
@@ -242,6 +324,19 @@ class ConvDiscriminator(nn.Module):
         self.score = wrap(nn.Linear(features, 1))
         if n_classes:
             self.class_embedding = wrap(nn.Embedding(n_classes, features))
+        self.detail_bins = detail_bins
+        if detail_bins:  # a patch critic of fine detail along the height (for spectrograms: harmonic stripes)
+            # full resolution along the height, where the stripes are; half along the width, which they do not need
+            self.detail = nn.Sequential(wrap(nn.Conv2d(1, width, (5, 4), stride=(1, 2), padding=(2, 1))), nn.LeakyReLU(0.2),
+                                        wrap(nn.Conv2d(width, 2 * width, 4, stride=2, padding=1)), nn.LeakyReLU(0.2),
+                                        wrap(nn.Conv2d(2 * width, 2 * width, 4, stride=2, padding=1)), nn.LeakyReLU(0.2),
+                                        wrap(nn.Conv2d(2 * width, 1, 1)))
+
+    def fine_detail(self, x: torch.Tensor) -> torch.Tensor:
+        """x minus its moving average over `detail_bins` rows: what is left once the smooth envelope is removed."""
+        half = self.detail_bins // 2
+        padded = nn.functional.pad(x, (0, 0, half, half), mode="replicate")
+        return x - nn.functional.avg_pool2d(padded, (self.detail_bins, 1), stride=1)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Scores (logits for the cross-entropy losses), given the claimed class for a conditional critic."""
@@ -251,6 +346,8 @@ class ConvDiscriminator(nn.Module):
         if self.n_classes:
             labels = check_labels(labels, len(x), self.n_classes, "ConvDiscriminator", rows_of="x")
             score = score + (self.class_embedding(labels) * features).sum(dim=1)
+        if self.detail_bins:
+            score = score + self.detail(self.fine_detail(x)).mean(dim=(1, 2, 3))
         return score
 
 

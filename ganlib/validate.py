@@ -46,7 +46,7 @@ def tensor(value: object, name: str, who: str, *, shape: Sequence[int | str | No
            min_rows: int = 1, finite: bool = True) -> torch.Tensor:
     """Check a tensor argument: its kind, its number of dims or shape pattern, its dtype, its rows, NaN and Inf.
 
-    `shape` holds, per dim, a size, or a name or None for any size; `dtype` is "float", "int" (integers, not bool), "uint8" or "any".
+    `shape` holds, per dim, a size, or a name or None for any size; `dtype` is "float", "int" (integers, not bool), "uint8", "bool" or "any".
     """
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{who}: `{name}` must be a torch tensor, got {_describe(value)}")
@@ -72,9 +72,9 @@ def _check_dtype(value: torch.Tensor, name: str, who: str, dtype: str) -> None:
     """The dtype family a tensor argument must have."""
     ok = {"float": value.is_floating_point(),
           "int": not value.is_floating_point() and not value.is_complex() and value.dtype != torch.bool,
-          "uint8": value.dtype == torch.uint8, "any": True}[dtype]
+          "uint8": value.dtype == torch.uint8, "bool": value.dtype == torch.bool, "any": True}[dtype]
     if not ok:
-        wanted = {"float": "a float", "int": "an integer", "uint8": "a uint8"}[dtype]
+        wanted = {"float": "a float", "int": "an integer", "uint8": "a uint8", "bool": "a boolean"}[dtype]
         raise TypeError(f"{who}: `{name}` must be {wanted} tensor, got {value.dtype}")
 
 

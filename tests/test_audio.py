@@ -143,6 +143,14 @@ def test_griffin_lim_round_trip_stays_within_its_measured_ceiling(fitted_codec):
     assert log_spectral_distance(original, again) < 3.0
     clipped_only = fitted_codec.magnitude(fitted_codec.encode(waves))
     assert spectral_convergence(original, clipped_only) < 0.01 and log_spectral_distance(original, clipped_only) < 2.0
+    # ... and nearly all of those 1.26 dB lie in the zero padding after each recording, where the -3σ floor turns
+    # digital silence into a faint noise: inside the recordings clipping costs 0.06 dB (all 300 test clips).
+    inside = torch.arange(original.shape[-1]) * fitted_codec.hop_length < load_fsdd("test").lengths[:40, None]
+    assert log_spectral_distance(original, clipped_only, inside=inside) < 0.2
+    with pytest.raises(ValueError, match="`inside` selects no frame"):
+        log_spectral_distance(original, clipped_only, inside=torch.zeros_like(inside))
+    with pytest.raises(TypeError, match="`inside` must be a boolean tensor"):
+        log_spectral_distance(original, clipped_only, inside=inside.long())
     assert spectral_convergence(original, original) == 0.0
 
 

@@ -27,7 +27,7 @@ def fails_with(check_function, answer, *phrases: str) -> str:
 EVERY_CHECK = [check.optimal_discriminator_closed_form, check.non_saturating_loss,
                check.value_against_optimal_discriminator, check.inception_score_by_hand, check.discriminator_step_loss,
                check.high_quality_share, check.mode_coverage_by_hand, check.gradient_penalty_by_hand,
-               check.w1_from_samples, check.clipped_share, check.image_to_magnitude, check.upsampling_block, check.broken_dcgan_rules,
+               check.w1_from_samples, check.clipped_shares, check.image_to_magnitude, check.upsampling_block, check.broken_dcgan_rules,
                check.k_plus_one_loss, check.paired_interval]
 
 
@@ -257,13 +257,18 @@ def test_w1_from_samples_check(capsys):
     fails_with(check.w1_from_samples, lambda a, b: ((a.sort().values - b.sort().values) ** 2).mean(), "yours is")
 
 
-def test_clipped_share_check(capsys):
-    check.clipped_share(lambda images: float((images[images > -1] >= 1).float().mean()))
+def test_clipped_shares_check(capsys):
+    def solution(images, inside):
+        pixels = images[:, 0].transpose(1, 2)[inside]
+        return torch.stack([(pixels <= -1).float().mean(), (pixels >= 1).float().mean()])
+    check.clipped_shares(solution)
     assert "correct" in capsys.readouterr().out
-    fails_with(check.clipped_share, lambda images: 100 * float((images[images > -1] >= 1).float().mean()),
-               "not a percentage")
-    fails_with(check.clipped_share, lambda images: float((images >= 1).float().mean()), "not silent")
-    fails_with(check.clipped_share, lambda images: float((images.abs() >= 1).float().mean()), "only the top end")
+    fails_with(check.clipped_shares, lambda images, inside: 100 * solution(images, inside), "not percentages")
+    fails_with(check.clipped_shares, lambda images, inside: solution(images, inside).flip(0), "in that order")
+    fails_with(check.clipped_shares, lambda images, inside: torch.stack([(images <= -1).float().mean(),
+                                                                          (images >= 1).float().mean()]), "every pixel")
+    fails_with(check.clipped_shares, lambda images, inside: (images[images > -1] >= 1).float().mean(), "pair")
+    fails_with(check.clipped_shares, lambda images, inside: torch.zeros(2), "yours are")
 
 
 def dcgan_block(cin, cout):

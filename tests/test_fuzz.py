@@ -65,6 +65,12 @@ def _conditional_conv_pair() -> tuple[nn.Module, nn.Module]:
             models.ConvDiscriminator((16, 8), width=4, blocks=2, n_classes=3))
 
 
+def _harmonic_generator() -> models.HarmonicGenerator:
+    """A tiny conditional source-filter generator (3 classes, 16 x 8 images)."""
+    return models.HarmonicGenerator(4, (16, 8), width=4, blocks=2, n_classes=3, hz_per_bin=250.0,
+                                    image_scale=torch.ones(16), knots=4)
+
+
 def _trainer_args() -> dict:
     generator, discriminator = _mlp_pair()
     return {"generator": generator, "discriminator": discriminator, "data": torch.rand(32, 6) * 2 - 1, "batch_size": 8}
@@ -156,9 +162,19 @@ CASES = [
          {"z": Tensor(ndims=(2,), fixed=(0, 1)), "labels": labels_kind()}),
     Case("ConvDiscriminator", models.ConvDiscriminator,
          lambda: {"image_shape": (16, 8), "width": 4, "blocks": 2, "spectral_norm": False, "n_classes": None,
-                  "hidden": 8},
+                  "hidden": 8, "detail_bins": 3},
          {"image_shape": IMAGE_SHAPE, "width": SIZE, "blocks": Int(1, 8), "spectral_norm": Flag(), "n_classes": N_CLASSES,
-          "hidden": Int(0)}),
+          "hidden": Int(0), "detail_bins": Values((-1, 2, 2.5, "3", None, True), "not 0 or an odd count")}),
+    Case("HarmonicGenerator", models.HarmonicGenerator,
+         lambda: {"latent_dim": 4, "image_shape": (16, 8), "width": 4, "blocks": 2, "n_classes": 3, "hz_per_bin": 250.0,
+                  "image_scale": torch.ones(16), "pitch_range": (60.0, 400.0), "knots": 4, "glide": 0.2, "floor": 0.03},
+         {"hz_per_bin": Num(0, low_open=True),
+          "image_scale": Tensor(ndims=(1,), fixed=(0,), extra=(("not positive", lambda scale: -scale),)),
+          "pitch_range": Values(((400.0, 60.0), (60.0,), (0.0, 100.0), (60.0, 5000.0), None, "60-400"), "bad range"),
+          "knots": Int(2, 8), "glide": Num(0), "floor": Num(0, 1, low_open=True)}),
+    Case("HarmonicGenerator.forward", lambda z, labels: _harmonic_generator()(z, labels),
+         lambda: {"z": torch.randn(3, 4), "labels": torch.tensor([0, 1, 2])},
+         {"z": Tensor(ndims=(2,), fixed=(0, 1)), "labels": labels_kind()}),
     Case("dcgan_initialise", models.dcgan_initialise, lambda: {"network": _conditional_conv_pair()[0], "std": 0.02},
          {"network": Values(("generator", None, 3, torch.randn(3)), "not a network"), "std": Num(0, low_open=True)}),
     Case("replace_layers", models.replace_layers,

@@ -1,4 +1,6 @@
 """Lesson 06's helpers: judging conditional spectrogram samples, listening, the digit picker, memorisation."""
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -130,3 +132,63 @@ def test_the_dashboard_drawer_shows_digits_zero_to_nine_for_a_conditional_gan():
     assert ax.get_title().startswith("Digits 0-9") and ax.images[0].get_array().shape == (2 * 130, 5 * 66)
     plt.close(fig)
 
+
+
+def harmonic_generator(**options) -> "HarmonicGenerator":
+    """Lesson 06's source-filter generator, sized for the standard codec's images."""
+    from ganlib.models import HarmonicGenerator
+    codec = audio.standard_codec()
+    return HarmonicGenerator(8, (128, 64), width=4, n_classes=10, hz_per_bin=codec.hz_per_bin,
+                             image_scale=codec.image_scale, **options)
+
+
+def test_the_harmonic_generator_draws_a_comb_the_pitch_tracker_hears_at_the_pitch_it_chose():
+    torch.manual_seed(0)
+    generator = harmonic_generator().eval()
+    with torch.no_grad():  # a loud envelope, fully harmonic, at a fixed pitch: 150 Hz, no bend
+        last = generator.net[-2]
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor([0.5, 6.0]))
+        head = generator.pitch_head[-1]
+        head.weight.zero_()
+        low, high = generator.pitch_range
+        head.bias.zero_()
+        head.bias[0] = torch.logit(torch.tensor(math.log(150 / low) / math.log(high / low)))
+    z, labels = torch.randn(4, 8), torch.tensor([0, 3, 6, 9])
+    images = generator(z, labels)
+    parts = generator.parts(z, labels)
+    assert images.shape == (4, 1, 128, 64) and images.min() >= -1 and images.max() <= 1
+    assert torch.allclose(parts["pitch_hz"], torch.full((4, 64), 150.0), atol=0.01)
+    assert parts["harmonicity"].min() > 0.99 and parts["envelope"].shape == (4, 128, 64)
+    codec = audio.standard_codec()
+    heard = audio.voicing(codec.decode(codec.from_image(images)))
+    assert heard["voiced_share"] > 0.9 and abs(heard["median_pitch_hz"] - 150) < 5
+    with torch.no_grad():  # no harmonicity: the same envelope as noise
+        last.bias.copy_(torch.tensor([0.5, -8.0]))
+    assert audio.voicing(codec.decode(codec.from_image(generator(z, labels))))["voiced_share"] < 0.1
+
+
+def test_the_harmonic_generator_checks_its_arguments():
+    codec = audio.standard_codec()
+    with pytest.raises(ValueError, match="`image_scale` must have shape"):
+        harmonic_generator().__class__(8, (128, 64), width=4, n_classes=10, hz_per_bin=31.25,
+                                       image_scale=torch.ones(129))
+    with pytest.raises(ValueError, match="`pitch_range`"):
+        harmonic_generator(pitch_range=(400.0, 60.0))
+    with pytest.raises(ValueError, match="`pitch_range`"):
+        harmonic_generator(pitch_range=(60.0,))
+    with pytest.raises(ValueError, match="`image_scale` must be positive"):
+        harmonic_generator().__class__(8, (128, 64), width=4, hz_per_bin=codec.hz_per_bin, image_scale=-torch.ones(128))
+    with pytest.raises(ValueError, match="`labels`"):
+        harmonic_generator()(torch.randn(2, 8))
+
+
+def test_the_detail_critic_sees_only_what_the_envelope_does_not_explain():
+    critic = ConvDiscriminator((128, 64), width=4, spectral_norm=True, n_classes=10, detail_bins=7)
+    smooth = torch.linspace(-1, 1, 128)[None, None, :, None].expand(2, 1, 128, 64)  # an envelope, no stripes
+    assert critic.fine_detail(smooth)[:, :, 4:-4].abs().max() < 1e-5
+    stripes = smooth + 0.2 * torch.cos(torch.arange(128) * 2 * math.pi / 4)[None, None, :, None]
+    assert critic.fine_detail(stripes)[:, :, 4:-4].abs().mean() > 0.1
+    assert critic(stripes, torch.tensor([1, 2])).shape == (2,)
+    with pytest.raises(ValueError, match="`detail_bins` must be 0"):
+        ConvDiscriminator((128, 64), width=4, detail_bins=6)
