@@ -218,23 +218,36 @@ class ConvGenerator(nn.Module):
         return self.net(self.project(code).reshape(len(z), self.channels[0], *self.start))
 
 
+def _gaussian_kernel(sigma: float) -> torch.Tensor:
+    """A normalised Gaussian over ±3 sigma (a single 1 for sigma 0)."""
+    half = math.ceil(3 * sigma)
+    if not half:
+        return torch.ones(1)
+    kernel = torch.exp(-0.5 * (torch.arange(-half, half + 1, dtype=torch.float32) / sigma) ** 2)
+    return kernel / kernel.sum()
+
+
 class HarmonicGenerator(ConvGenerator):
     """A source-filter generator of log-magnitude spectrogram images [N, 1, bins, frames] in [-1, 1].
 
     A voice is a source (pulses at the pitch f0, whose spectrum is a comb of harmonics at f0, 2 f0, 3 f0, ...)
     filtered by the vocal tract (the envelope). The convolutional trunk draws two maps: the envelope and, per pixel,
     how harmonic the sound is there (0: noise, as in 's'; 1: voiced). A small head draws each clip's pitch contour:
-    a base pitch in `pitch_range` and a smooth bend of up to ±`glide` (in log frequency) through `knots` points.
-    The image is the envelope times the comb, mixed with flat noise by the harmonicity, in the codec's units:
-    image = envelope + log(h * comb + (1 - h) + floor) / scale, where `image_scale` is the codec's clip_std * std
-    per bin (log-magnitude per image unit). Drawing stripes a few pixels apart at exact multiples of one frequency
-    is hard for transposed convolutions; here the comb is computed, and the networks only choose its pitch and where.
+    a base pitch in `pitch_range` (starting at its geometric middle) and a smooth bend of up to ±`glide` (in log
+    frequency) through `knots` points, through one hidden layer of `pitch_hidden` units. The image is the envelope times the comb, mixed with flat noise by the
+    harmonicity, in the codec's units: image = envelope + log(h * comb + (1 - h) + floor) / scale, where
+    `image_scale` is the codec's clip_std * std per bin (log-magnitude per image unit). Drawing stripes a few pixels
+    apart at exact multiples of one frequency is hard for transposed convolutions; here the comb is computed, and the
+    networks only choose its pitch and where. The envelope is smoothed along the height by a Gaussian of
+    `envelope_smoothing` bins (0: not at all), because the trunk's stride-2 transposed convolutions leave a pattern
+    repeating every 2 and 4 rows (4 bins of 31.25 Hz is 125 Hz, a pitch), which a generator can use to draw stripes
+    that no comb explains.
     """
 
     def __init__(self, latent_dim: int = 100, image_shape: Sequence[int] = (128, 64), width: int = 16,
                  blocks: int = 5, n_classes: int | None = None, hidden: int = 0, *, hz_per_bin: float,
-                 image_scale: torch.Tensor, pitch_range: tuple[float, float] = (60.0, 400.0), knots: int = 16,
-                 glide: float = 0.25, floor: float = 0.03):
+                 image_scale: torch.Tensor, pitch_range: tuple[float, float] = (70.0, 250.0), knots: int = 16,
+                 glide: float = 0.25, floor: float = 0.03, envelope_smoothing: float = 1.5, pitch_hidden: int = 32):
         super().__init__(latent_dim, image_shape, width, blocks, n_classes, hidden)
         who = "HarmonicGenerator"
         bins, frames = self.image_shape
@@ -251,14 +264,20 @@ class HarmonicGenerator(ConvGenerator):
         validate.integer(knots, "knots", who, low=2, high=frames)
         validate.number(glide, "glide", who, low=0)
         validate.number(floor, "floor", who, low=0, low_open=True, high=1)
+        validate.number(envelope_smoothing, "envelope_smoothing", who, low=0, high=bins / 8)
+        validate.integer(pitch_hidden, "pitch_hidden", who, low=1)
         self.pitch_range, self.knots, self.glide, self.floor = (float(low), float(high)), knots, glide, floor
+        self.envelope_smoothing = float(envelope_smoothing)
         last = self.net[-2]  # the trunk's last layer draws two maps, envelope and harmonicity, not one image
         self.net[-2] = nn.ConvTranspose2d(last.in_channels, 2, 4, stride=2, padding=1)
         self.net[-1] = nn.Identity()
-        self.pitch_head = nn.Sequential(nn.Linear(latent_dim + (n_classes or 0), 256), nn.ReLU(),
-                                        nn.Linear(256, 1 + knots))
+        self.pitch_head = nn.Sequential(nn.Linear(latent_dim + (n_classes or 0), pitch_hidden), nn.ReLU(),
+                                        nn.Linear(pitch_hidden, 1 + knots))
+        with torch.no_grad():
+            self.pitch_head[-1].bias.zero_()  # every contour starts flat at the range's geometric middle
         self.register_buffer("bin_hz", torch.arange(bins, dtype=torch.float32) * hz_per_bin)
         self.register_buffer("image_scale", image_scale.detach().float().reshape(bins, 1).clone())
+        self.register_buffer("smoothing_kernel", _gaussian_kernel(self.envelope_smoothing).reshape(1, 1, -1, 1))
 
     def _pitch(self, code: torch.Tensor) -> torch.Tensor:
         """Each clip's pitch contour f0 [N, frames] in Hz, from the generator's input code."""
@@ -272,8 +291,16 @@ class HarmonicGenerator(ConvGenerator):
         """What the image is made of: `envelope` and `harmonicity` [N, bins, frames], `pitch_hz` [N, frames]."""
         code = self.code(z, labels)
         maps = self.net(self.project(code).reshape(len(z), self.channels[0], *self.start)).float()
-        return {"envelope": torch.tanh(maps[:, 0]), "harmonicity": torch.sigmoid(maps[:, 1]),
+        return {"envelope": self._smooth(torch.tanh(maps[:, 0])), "harmonicity": torch.sigmoid(maps[:, 1]),
                 "pitch_hz": self._pitch(code)}
+
+    def _smooth(self, envelope: torch.Tensor) -> torch.Tensor:
+        """The envelope [N, bins, frames] smoothed along the bins (edges repeated), so it cannot draw stripes."""
+        half = self.smoothing_kernel.shape[2] // 2
+        if not half:
+            return envelope
+        padded = nn.functional.pad(envelope[:, None], (0, 0, half, half), mode="replicate")
+        return nn.functional.conv2d(padded, self.smoothing_kernel.to(envelope.dtype))[:, 0]
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Generate one spectrogram image per row of `z` (of the digit in `labels`, for a conditional generator)."""

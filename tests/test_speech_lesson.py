@@ -168,6 +168,37 @@ def test_the_harmonic_generator_draws_a_comb_the_pitch_tracker_hears_at_the_pitc
     assert audio.voicing(codec.decode(codec.from_image(generator(z, labels))))["voiced_share"] < 0.1
 
 
+class FixedMaps(torch.nn.Module):
+    """A generator trunk that always draws the same maps."""
+
+    def __init__(self, maps: torch.Tensor):
+        super().__init__()
+        self.maps = maps
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.maps
+
+
+def test_the_smoothed_envelope_keeps_formants_and_loses_the_transposed_convolutions_stripes():
+    generator = harmonic_generator().eval()
+    rows = torch.arange(128, dtype=torch.float32)
+    formants = 0.5 * torch.cos(2 * math.pi * rows / 32)  # a slow shape along frequency, as an envelope has
+    checkerboard = 0.3 * torch.cos(2 * math.pi * rows / 4)  # a stride-2 pattern every 4 bins: 125 Hz, a "pitch"
+    maps = torch.zeros(1, 2, 128, 64)
+    maps[0, 0] = torch.atanh(formants + checkerboard)[:, None]
+    generator.net = FixedMaps(maps)  # the trunk's output, fixed
+    envelope = generator.parts(torch.randn(1, 8), torch.tensor([3]))["envelope"][0, 10:-10, 0]
+    def amplitude(period: int) -> float:
+        return float(2 * (envelope * torch.cos(2 * math.pi * rows[10:-10] / period)).mean())
+    assert amplitude(32) > 0.9 * 0.5 and amplitude(4) < 0.1 * 0.3
+    unsmoothed = harmonic_generator(envelope_smoothing=0.0).eval()
+    unsmoothed.net = FixedMaps(maps)
+    kept = unsmoothed.parts(torch.randn(1, 8), torch.tensor([3]))["envelope"][0, :, 0]
+    assert torch.allclose(kept, formants + checkerboard, atol=1e-5)
+    with pytest.raises(ValueError, match="`envelope_smoothing`"):
+        harmonic_generator(envelope_smoothing=17.0)
+
+
 def test_the_harmonic_generator_checks_its_arguments():
     codec = audio.standard_codec()
     with pytest.raises(ValueError, match="`image_scale` must have shape"):
