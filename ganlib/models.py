@@ -234,8 +234,9 @@ class HarmonicGenerator(ConvGenerator):
     filtered by the vocal tract (the envelope). The convolutional trunk draws two maps: the envelope and, per pixel,
     how harmonic the sound is there (0: noise, as in 's'; 1: voiced). A small head draws each clip's pitch contour:
     a base pitch in `pitch_range` (starting at its geometric middle) and a smooth bend of up to ±`glide` (in log
-    frequency) through `knots` points, through one hidden layer of `pitch_hidden` units. The image is the envelope times the comb, mixed with flat noise by the
-    harmonicity, in the codec's units: image = envelope + log(h * comb + (1 - h) + floor) / scale, where
+    frequency) through `knots` points, from one hidden layer of `pitch_hidden` units. The image is the envelope
+    times the comb, mixed with flat noise by the harmonicity, in the codec's units:
+    image = envelope + log(h * comb + (1 - h) + floor) / scale, where
     `image_scale` is the codec's clip_std * std per bin (log-magnitude per image unit). Drawing stripes a few pixels
     apart at exact multiples of one frequency is hard for transposed convolutions; here the comb is computed, and the
     networks only choose its pitch and where. The envelope is smoothed along the height by a Gaussian of
