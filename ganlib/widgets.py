@@ -112,8 +112,9 @@ class TrainingDashboard:
     """Start, Pause, Step and Stop a Trainer, steer its hyperparameters, and watch it learn.
 
     `steps` is the length of a run that Start begins; `run(steps)` trains the same way without a
-    browser. The step counter and status update every `counter_seconds`; the pictures are redrawn
-    only while drawing stays within `redraw_share` of the time, and at most every `min_redraw_seconds`.
+    browser. The step counter and status update every `counter_seconds`. While training runs, the pictures
+    are redrawn only while drawing them stays within `redraw_share` of the time since Start (or `run`), at
+    most every `min_redraw_seconds`, and at least every `max_redraw_seconds` whatever drawing costs.
     """
 
     # Dashboards that exist, so that starting one pauses the others: two runs would fight for the CPU.
@@ -121,23 +122,30 @@ class TrainingDashboard:
 
     def __init__(self, trainer: Trainer, steps: int = 2000, *, metric: str | None = "IS",
                  draw_samples: SampleDrawer = draw_digit_grid, chunk_seconds: float = 0.05,
-                 min_redraw_seconds: float = 0.5, redraw_share: float = 0.05, counter_seconds: float = 0.25,
-                 samples_figsize: tuple[float, float] = (4.0, 4.2)):
+                 min_redraw_seconds: float = 0.5, max_redraw_seconds: float = 10.0, redraw_share: float = 0.05,
+                 counter_seconds: float = 0.25, samples_figsize: tuple[float, float] = (4.0, 4.2)):
         if not isinstance(trainer, Trainer):
             raise TypeError(f"TrainingDashboard: `trainer` must be a ganlib.Trainer, got {type(trainer).__name__}")
         self._check_steps("steps", steps)
         for name, value in (("chunk_seconds", chunk_seconds), ("min_redraw_seconds", min_redraw_seconds),
-                            ("counter_seconds", counter_seconds)):
+                            ("max_redraw_seconds", max_redraw_seconds), ("counter_seconds", counter_seconds)):
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"TrainingDashboard: `{name}` must be a positive number, got {value!r}")
         if not 0 < redraw_share < 1:
             raise ValueError(f"TrainingDashboard: `redraw_share` must be in (0, 1), got {redraw_share!r}")
+        if max_redraw_seconds < min_redraw_seconds:
+            raise ValueError(f"TrainingDashboard: `max_redraw_seconds` ({max_redraw_seconds!r}) must be at least "
+                             f"`min_redraw_seconds` ({min_redraw_seconds!r})")
         self.trainer, self.steps, self.metric, self.draw_samples = trainer, steps, metric, draw_samples
         self.chunk_seconds, self.min_redraw_seconds, self.redraw_share = chunk_seconds, min_redraw_seconds, redraw_share
+        self.max_redraw_seconds = max_redraw_seconds
         self.counter_seconds, self.samples_figsize = counter_seconds, samples_figsize
         self.state = "ready"  # ready -> running <-> paused -> stopped
         self.error: BaseException | None = None
-        self.timing = {"train": 0.0, "redraw": 0.0}  # seconds spent in each, over the dashboard's life
+        self.timing = {"train": 0.0, "redraw": 0.0, "counters": 0.0}  # seconds spent in each, over the dashboard's life
+        # The same since training last started or resumed: the redraw budget. Over the dashboard's life instead,
+        # redraws made while idle (at creation, at each Pause) would starve the pictures of the next run.
+        self._since_start = {"train": 0.0, "redraw": 0.0}
         self.redraws = 0
         self.redraw_costs: list[float] = []  # seconds per picture redraw, for measuring the dashboard
         self._task: asyncio.Task | None = None
@@ -262,6 +270,12 @@ class TrainingDashboard:
         self.error = None
         self.trainer.record_extras()  # metrics and a snapshot at the start, as Trainer.train does
 
+    def _set_running(self) -> None:
+        """Training starts or resumes: the redraw budget starts afresh."""
+        self.state = "running"
+        self._since_start = {"train": 0.0, "redraw": 0.0}
+        self._update_buttons()
+
     def _train_chunk(self) -> None:
         """Train until the chunk's time is used up or the goal is reached."""
         tick = time.perf_counter()
@@ -269,18 +283,21 @@ class TrainingDashboard:
             self.trainer.advance()
         elapsed = time.perf_counter() - tick
         self.timing["train"] += elapsed
+        self._since_start["train"] += elapsed
         self._run_seconds += elapsed
 
     def _maybe_redraw(self) -> None:
         """Redraw the pictures when allowed (see the class docstring); otherwise maybe just the counters."""
         now = time.perf_counter()
         expected = self._last_redraw_cost  # the next redraw will cost about what the last one did
-        spent, total = self.timing["redraw"] + expected, self.timing["train"] + self.timing["redraw"] + expected
-        if now - self._last_redraw_end >= self.min_redraw_seconds and spent <= self.redraw_share * total:
+        spent = self._since_start["redraw"] + expected
+        within_budget = spent <= self.redraw_share * (self._since_start["train"] + spent)
+        since_redraw = now - self._last_redraw_end
+        if since_redraw >= self.max_redraw_seconds or (since_redraw >= self.min_redraw_seconds and within_budget):
             self.redraw()
         elif now - self._last_counters_end >= self.counter_seconds:
             self._update_counters()
-            self._count_drawing_time(self._last_counters_end - now)
+            self._count_drawing_time(self._last_counters_end - now, "counters")
 
     def _end_run(self) -> None:
         """The goal is reached or Stop was pressed: flush logs, take final metrics, redraw."""
@@ -309,8 +326,7 @@ class TrainingDashboard:
             raise RuntimeError("TrainingDashboard.run: training is already running; press Pause or Stop first")
         self._pause_others()
         self._begin_run(steps, resume)
-        self.state = "running"
-        self._update_buttons()
+        self._set_running()
         try:
             for _ in self._chunks():
                 pass
@@ -342,8 +358,7 @@ class TrainingDashboard:
                                "in a script call dashboard.run(steps) instead") from None
         self._pause_others()
         self._begin_run(self.steps)
-        self.state = "running"
-        self._update_buttons()
+        self._set_running()
         self._task = loop.create_task(self._train_in_background())
         return self._task
 
@@ -429,7 +444,7 @@ class TrainingDashboard:
         self._last_redraw_end = time.perf_counter()
         self._last_redraw_cost = self._last_redraw_end - tick
         self.redraw_costs.append(self._last_redraw_cost)
-        self._count_drawing_time(self._last_redraw_cost)
+        self._count_drawing_time(self._last_redraw_cost, "redraw")
 
     def _update_counters(self) -> None:
         """The cheap part of a redraw: step counter, progress bar, status line and buttons."""
@@ -441,11 +456,13 @@ class TrainingDashboard:
         self._update_buttons()
         self._last_counters_end = time.perf_counter()
 
-    def _count_drawing_time(self, seconds: float) -> None:
-        """Book time spent updating the display, so that the redraw budget and steps/s stay honest."""
-        self.timing["redraw"] += seconds
+    def _count_drawing_time(self, seconds: float, kind: str) -> None:
+        """Book time spent updating the display (`kind` "redraw" or "counters"), so that steps/s stay honest."""
+        self.timing[kind] += seconds
         if self.state == "running":
             self._run_seconds += seconds
+            if kind == "redraw":
+                self._since_start["redraw"] += seconds
 
     def _curves_figure(self) -> Figure:
         """Loss curves (smoothed) and the quality metric over training."""
@@ -484,8 +501,8 @@ class TrainingDashboard:
 
     @property
     def redraw_fraction(self) -> float:
-        """Share of the dashboard's working time spent redrawing."""
-        total = self.timing["train"] + self.timing["redraw"]
+        """Share of the dashboard's working time spent redrawing the pictures."""
+        total = sum(self.timing.values())
         return self.timing["redraw"] / total if total else 0.0
 
 

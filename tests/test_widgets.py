@@ -233,7 +233,7 @@ def test_starting_one_dashboard_pauses_another():
 def test_redrawing_uses_its_share_of_the_time_and_no_more():
     share = 0.2
     dash = TrainingDashboard(small_trainer(), steps=200, metric=None, draw_samples=draw_points,
-                             min_redraw_seconds=0.01, redraw_share=share)
+                             min_redraw_seconds=0.01, max_redraw_seconds=1e6, redraw_share=share)
     dash.run()  # a short run to measure this machine: seconds per step and per redraw
     seconds_per_step = dash.timing["train"] / 200
     redraw_cost = sum(dash.redraw_costs) / len(dash.redraw_costs)
@@ -241,20 +241,49 @@ def test_redrawing_uses_its_share_of_the_time_and_no_more():
     # speed changes between this measurement and the run (CI once trained at twice the measured speed, and
     # once a single redraw took 7 times the measured cost, which the budget then had to pay off).
     steps = math.ceil(24 * redraw_cost / share / seconds_per_step)
-    redraws_before = dash.redraws
+    redraws_before, timing_before = dash.redraws, dict(dash.timing)
     dash.run(steps)
-    details = (steps, dash.timing, dash.redraw_costs)
-    assert dash.redraws - redraws_before >= 3, ("the dashboard should redraw during the run, not only at its ends",
-                                                details)
-    # Each redraw but the last (forced at the end of the run) was allowed only if the budget held with
+    costs = dash.redraw_costs[redraws_before:]
+    train, drawn = (dash.timing[key] - timing_before[key] for key in ("train", "redraw"))
+    details = (steps, dash.timing, costs)
+    assert len(costs) >= 3, ("the dashboard should redraw during the run, not only at its ends", details)
+    # Each redraw of the run but the last (forced at its end) was allowed only if the run's budget held with
     # the previous redraw's cost as the forecast. So, up to one mis-forecast redraw (a garbage-collection
     # pause, say) either way, the time spent drawing before the last redraw is the budget: not more, not less.
-    before_last = dash.timing["redraw"] - dash.redraw_costs[-1]
-    budget = share * (dash.timing["train"] + before_last)
-    slack = max(dash.redraw_costs[:-1])
+    before_last = drawn - costs[-1]
+    budget = share * (train + before_last)
+    slack = max(costs[:-1])
     assert before_last - slack <= budget, details
     assert before_last + 2 * slack >= budget, ("the dashboard left its drawing budget unused", details)
     assert len(dash.redraw_costs) == dash.redraws
+
+
+def test_redraws_made_while_idle_do_not_starve_the_pictures_of_the_next_run():
+    # CI once saw the samples picture frozen for a minute after Start: the budget counted the redraws made
+    # at creation and at the end of an earlier run, with little training to pay for them.
+    share = 0.2
+    dash = TrainingDashboard(small_trainer(), steps=200, metric=None, draw_samples=draw_points,
+                             min_redraw_seconds=0.01, max_redraw_seconds=1e6, redraw_share=share)
+    dash.run()  # to measure this machine: seconds per step and per redraw
+    seconds_per_step = dash.timing["train"] / 200
+    redraw_cost = sum(dash.redraw_costs) / len(dash.redraw_costs)
+    for _ in range(30):
+        dash.redraw()  # as a learner moving the noise seed while paused
+    redraws_before = dash.redraws
+    dash.run(math.ceil(8 * redraw_cost / share / seconds_per_step))  # a budget for about 8 redraws
+    costs = dash.redraw_costs[redraws_before:]
+    assert len(costs) - 1 >= 3, ("too few redraws during the run", dash.timing, costs)
+
+
+def test_pictures_are_redrawn_at_least_every_max_redraw_seconds_whatever_they_cost():
+    dash = TrainingDashboard(small_trainer(), steps=100, metric=None, draw_samples=draw_points,
+                             min_redraw_seconds=0.01, max_redraw_seconds=0.1, redraw_share=1e-9)
+    dash.run()  # to measure this machine's seconds per step
+    steps = math.ceil(1.0 / (dash.timing["train"] / 100))  # about a second of training
+    redraws_before = dash.redraws
+    dash.run(steps)
+    during = dash.redraws - redraws_before - 1  # the last one is forced at the end of the run
+    assert during >= 3, f"{during} redraws during about 1 s of training with a 0.1 s maximum interval"
 
 
 def test_run_until_a_step_trains_only_up_to_it_so_a_cell_can_be_re_run():
