@@ -38,7 +38,7 @@ class Recipe:
 
     lesson: str
     description: str
-    build: Callable[[], Trainer]
+    build: Callable[..., Trainer]  # build(device="cpu")
     steps: int
     evaluate: Callable[[Trainer], dict[str, float]]
     committed: bool = True  # False: only its JSON record is committed (the checkpoint would break the size cap)
@@ -49,19 +49,19 @@ def scored_samples(metric: Callable[[nn.Module], dict[str, float]]) -> Callable[
     return lambda trainer: metric(trainer.sampling_generator)
 
 
-def _mnist_mlp() -> Trainer:
+def _mnist_mlp(device: str = "cpu") -> Trainer:
     """Lesson 02's recommended recipe, with the lesson's metric and snapshot schedule."""
     set_seed(SEED)
     return Trainer(MLPGenerator(100, (128, 256)), MLPDiscriminator(784, (256, 128)), mnist_vectors(), seed=SEED,
                    batch_size=256, lr_g=2e-3, lr_d=2e-3, betas=(0.5, 0.999), ema_decay=0.999,
-                   metric_fn=generator_metrics(n=5000), metric_every=1500, snapshot_every=1500, device="cpu")
+                   metric_fn=generator_metrics(n=5000), metric_every=1500, snapshot_every=1500, device=device)
 
 
 DCGAN_WIDTH, DCGAN_G_HIDDEN, DCGAN_D_HIDDEN = 32, 192, 64  # lesson 05: finest map's channels; hidden units of G and D
 
 
 def mnist_dcgan_trainer(metric_every: int = 500, fast: bool = True,
-                        memory_format: torch.memory_format = torch.contiguous_format) -> Trainer:
+                        memory_format: torch.memory_format = torch.contiguous_format, device: str = "cpu") -> Trainer:
     """Lesson 05's DCGAN, built as the lesson builds it (the same random draws in the same order); scored on
     5,000 samples every `metric_every` steps (0: never). `fast` and `memory_format` are for the benchmark."""
     set_seed(SEED)
@@ -73,14 +73,14 @@ def mnist_dcgan_trainer(metric_every: int = 500, fast: bool = True,
     return Trainer(generator.to(memory_format=memory_format), discriminator.to(memory_format=memory_format), images,
                    seed=SEED, batch_size=64, lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.999), ema_decay=0.999, fast=fast,
                    metric_fn=generator_metrics(n=5000) if metric_every else None, metric_every=metric_every,
-                   snapshot_every=0, device="cpu")
+                   snapshot_every=0, device=device)
 
 
 SPOKEN_DIGIT_STEPS = 4_000  # lesson 06's headline model: 931 s of training on 2 cores (its JSON record)
 
 
 def spoken_digit_trainer(metric_every: int = 500, *, source_filter: bool = True, envelope_smoothing: float = 1.5,
-                         detail_bins: int = 7, seed: int = SEED) -> Trainer:
+                         detail_bins: int = 7, seed: int = SEED, device: str = "cpu") -> Trainer:
     """Lesson 06's class-conditional spectrogram GAN, built as the lesson builds it: a source-filter generator
     (HarmonicGenerator) against an SN-GAN projection discriminator with a fine-detail critic, hinge loss.
 
@@ -100,7 +100,7 @@ def spoken_digit_trainer(metric_every: int = 500, *, source_filter: bool = True,
     return Trainer(generator, discriminator, images, labels=labels, seed=seed, g_loss="hinge", lr_g=2e-4, lr_d=2e-4,
                    betas=(0.5, 0.999), ema_decay=0.995, fast=True,
                    metric_fn=audio.spectrogram_metrics(n=1000, voicing_clips=100) if metric_every else None,
-                   metric_every=metric_every, snapshot_every=0, device="cpu")
+                   metric_every=metric_every, snapshot_every=0, device=device)
 
 
 def _score_spoken_digits(generator: nn.Module) -> dict[str, float]:
@@ -108,9 +108,9 @@ def _score_spoken_digits(generator: nn.Module) -> dict[str, float]:
     return audio.spectrogram_metrics(n=2000, voicing_clips=200)(generator)
 
 
-def _mnist_semi_supervised() -> Trainer:
+def _mnist_semi_supervised(device: str = "cpu") -> Trainer:
     """Lesson 07's semi-supervised GAN on MNIST with 100 labels (label subset and GAN seed 0)."""
-    return few_labels.semi_supervised_trainer(few_labels.mnist_split(100, SEED), SEED)
+    return few_labels.semi_supervised_trainer(few_labels.mnist_split(100, SEED), SEED, device=device)
 
 
 def _score_classifier(trainer: Trainer) -> dict[str, float]:

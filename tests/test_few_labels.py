@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from ganlib import few_labels
+from ganlib.bench import machine_info
 
 
 def test_split_is_balanced_drawn_from_training_rows_and_never_from_the_test_set(mnist):
@@ -53,11 +54,17 @@ def committed_cell(method: str, labels: int, seed: int) -> dict:
                 if (run["method"], run["labels"], run["seed"]) == (method, labels, seed))
 
 
-# Same machine: identical. Another CPU rounds differently, and a GAN run amplifies rounding, hence the margins.
-@pytest.mark.parametrize("method, tolerance", [("labels_only", 0.01), ("semi_supervised", 0.02)])
-def test_the_command_reproduces_a_cell_of_the_committed_grid(method, tolerance):
+# On the CPU model that made the grid the cell comes out the same. Another CPU rounds differently, and training on
+# 100 labels amplifies rounding like another seed would: on an AMD EPYC, labels only came out 2.0 points below the
+# grid's Intel Xeon (73.3% against 75.4%), about two of the grid's seed spreads (0.97 points), hence 3 points there.
+# The semi-supervised cell takes about 5 CPU-minutes, so it runs with `make test-slow`, not in CI.
+@pytest.mark.parametrize("method, same_cpu, other_cpu", [
+    ("labels_only", 0.01, 0.03),
+    pytest.param("semi_supervised", 0.02, 0.03, marks=pytest.mark.slow)])
+def test_the_command_reproduces_a_cell_of_the_committed_grid(method, same_cpu, other_cpu):
     reference = committed_cell(method, 100, 0)
     again = few_labels.run_cell(method, 100, 0)
+    tolerance = same_cpu if machine_info()["cpu"] == committed_results()["machine"]["cpu"] else other_cpu
     assert again["accuracy"] == pytest.approx(reference["accuracy"], abs=tolerance)
 
 

@@ -1,0 +1,211 @@
+"""Train a lesson's headline model from the command line, longer than a lesson does: `python -m ganlib.train NAME`.
+
+The recipes are `ganlib.pretrain.RECIPES` (the definitions the lessons and the pretrained checkpoints use), with
+overrides on the command line or in a small TOML file. A run lives in one folder (`runs/NAME` by default):
+
+- `checkpoint.pt`: the ordinary Trainer checkpoint, written atomically every `--save-every` steps, at the end, and
+  when the run is interrupted (Ctrl-C). Running the same command again resumes from it, and a resumed run is
+  the run you would have had without the stop (the checkpoint holds the weights, optimizers and random states).
+- `losses.csv` (one row per step) and `metrics.csv` (one row per evaluation): plain CSV, rewritten with each
+  checkpoint so that they always agree with it. CSV rather than TensorBoard's event files: it needs no extra
+  package or server, and pandas, a spreadsheet or `ganlib.plotting` read it in one line.
+- `run.json`: the recipe and the overrides, so that a resumed run keeps its settings.
+
+Example: `python -m ganlib.train mnist_dcgan --steps 20000 --batch-size 128 --lr-g 5e-4`.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .config import REPO_ROOT
+from .pretrain import RECIPES
+from .training import Trainer
+from .training.guard import LOGGED
+from .training.trainer import progress_bar
+
+DEFAULT_OUT = REPO_ROOT / "runs"
+OVERRIDABLE = ("batch_size", "lr_g", "lr_d")  # live settings a run may change; checked as the Trainer checks them
+RUN_KEYS = {"recipe", "steps", "device", "out", "save_every", *OVERRIDABLE}
+
+
+@dataclass
+class RunConfig:
+    """One run: which recipe, how long, where, and the settings that differ from the recipe's."""
+
+    recipe: str
+    steps: int | None = None  # the step to train to; None: the recipe's own length
+    device: str | None = None  # None: the CPU
+    out: str = str(DEFAULT_OUT)
+    save_every: int = 500
+    overrides: dict[str, float | int] = field(default_factory=dict)
+
+    @property
+    def folder(self) -> Path:
+        """The run's folder: OUT/RECIPE."""
+        return Path(self.out) / self.recipe
+
+
+def read_config_file(path: str | Path) -> dict[str, object]:
+    """A run's settings from a TOML file (keys as the command line's options, with underscores)."""
+    with open(path, "rb") as file:
+        values = tomllib.load(file)
+    unknown = set(values) - RUN_KEYS
+    if unknown:
+        raise ValueError(f"ganlib.train: unknown keys {sorted(unknown)} in {path}; allowed: {sorted(RUN_KEYS)}")
+    return values
+
+
+def make_config(values: dict[str, object]) -> RunConfig:
+    """A checked RunConfig from the merged file and command-line values."""
+    name = values.get("recipe")
+    if name not in RECIPES:
+        raise ValueError(f"ganlib.train: `recipe` must be one of {sorted(RECIPES)}, got {name!r}")
+    for key in ("steps", "save_every"):
+        value = values.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+            raise ValueError(f"ganlib.train: `{key}` must be a positive int, got {value!r}")
+    overrides = {key: values[key] for key in OVERRIDABLE if values.get(key) is not None}
+    plain = {key: values[key] for key in ("steps", "device", "out", "save_every") if values.get(key) is not None}
+    return RunConfig(recipe=name, overrides=overrides, **plain)
+
+
+def build_trainer(config: RunConfig) -> Trainer:
+    """The recipe's Trainer on `config.device`, with the overrides applied (each checked by the Trainer)."""
+    trainer = RECIPES[config.recipe].build(device=config.device or "cpu")
+    trainer.set_hyperparameters(**config.overrides)
+    return trainer
+
+
+def write_logs(trainer: Trainer, folder: Path) -> None:
+    """losses.csv and metrics.csv from the trainer's history, each written whole and then renamed into place."""
+    history = trainer.history
+    _write_csv(folder / "losses.csv", ["step", *LOGGED],
+               zip(range(1, len(history["loss_d"]) + 1), *(history[key] for key in LOGGED)))
+    metric_columns = [key for key in trainer.metrics if key != "step"]
+    _write_csv(folder / "metrics.csv", ["step", *metric_columns],
+               zip(trainer.metrics["step"], *(trainer.metrics[key] for key in metric_columns)))
+
+
+def _write_csv(path: Path, header: list[str], rows) -> None:
+    """Write a CSV through a temporary file, so a reader never sees half of one."""
+    temporary = path.with_name(f".{path.name}.partial")
+    with open(temporary, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows)
+    temporary.replace(path)
+
+
+def save(trainer: Trainer, folder: Path) -> None:
+    """The checkpoint, then the logs that agree with it."""
+    trainer.save(folder / "checkpoint.pt")
+    write_logs(trainer, folder)
+
+
+def with_earlier_settings(config: RunConfig) -> RunConfig:
+    """`config` completed by the settings its folder's run.json recorded: a resumed run keeps its overrides, its
+    length and its device unless the command line changes them."""
+    path = config.folder / "run.json"
+    if not path.exists():
+        return config
+    earlier = json.loads(path.read_text())
+    if earlier.get("recipe") != config.recipe:
+        raise ValueError(f"ganlib.train: {config.folder} holds a run of {earlier.get('recipe')!r}, not {config.recipe!r}")
+    return RunConfig(recipe=config.recipe, steps=config.steps or earlier.get("steps"),
+                     device=config.device or earlier.get("device"), out=config.out, save_every=config.save_every,
+                     overrides={**earlier.get("overrides", {}), **config.overrides})
+
+
+def prepare(config: RunConfig) -> tuple[Trainer, RunConfig]:
+    """The run's trainer and settings: resumed from its folder's checkpoint when there is one, else fresh."""
+    config = with_earlier_settings(config)
+    folder = config.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    trainer = build_trainer(config)
+    checkpoint = folder / "checkpoint.pt"
+    if checkpoint.exists():
+        trainer.load(checkpoint)
+        print(f"resuming {config.recipe} from step {trainer.step_count:,} ({checkpoint})")
+    (folder / "run.json").write_text(json.dumps(asdict(config), indent=1) + "\n")
+    return trainer, config
+
+
+def train(trainer: Trainer, config: RunConfig, progress: bool = True) -> Trainer:
+    """Train the run to `config.steps` (the recipe's length by default), saving as it goes; Ctrl-C saves and stops."""
+    target = config.steps or RECIPES[config.recipe].steps
+    if trainer.step_count >= target:
+        print(f"{config.recipe} is already at step {trainer.step_count:,} (asked for {target:,}): nothing to do")
+        return trainer
+    bar = progress_bar(target - trainer.step_count, "steps", trainer.step_count, progress)
+    try:
+        with bar:
+            trainer.record_extras()
+            while trainer.step_count < target:
+                trainer.advance()
+                bar.update(1)
+                if trainer.step_count % config.save_every == 0:
+                    save(trainer, config.folder)
+                    bar.set_postfix(loss_d=f"{trainer.history['loss_d'][-1]:.3f}",
+                                    loss_g=f"{trainer.history['loss_g'][-1]:.3f}")
+            trainer.finish()
+    except KeyboardInterrupt:  # a step is never cut in half (the Trainer defers interrupts), so this state is whole
+        save(trainer, config.folder)
+        print(f"\ninterrupted: saved step {trainer.step_count:,} in {config.folder}; run the same command to go on")
+        raise
+    save(trainer, config.folder)
+    print(summary(trainer, config))
+    return trainer
+
+
+def summary(trainer: Trainer, config: RunConfig) -> str:
+    """One line: where the run is, how long it took, and its last metrics."""
+    last = {key: values[-1] for key, values in trainer.metrics.items()
+            if key not in ("step", "train_seconds") and values and not key.startswith("class_")}
+    scores = ", ".join(f"{key} {value:.3g}" for key, value in last.items() if math.isfinite(value))
+    return (f"{config.recipe}: step {trainer.step_count:,}, {trainer.train_seconds:.0f} s of training"
+            f"{'; ' + scores if scores else ''}; saved in {config.folder}")
+
+
+def parse_arguments(argv: list[str] | None) -> RunConfig:
+    """The command line (and the TOML file it may name) as a RunConfig; the command line wins over the file."""
+    parser = argparse.ArgumentParser(prog="python -m ganlib.train", description=__doc__.splitlines()[0])
+    parser.add_argument("recipe", nargs="?", choices=sorted(RECIPES), help="which lesson's headline model")
+    parser.add_argument("--config", help="a TOML file with any of the options below (and `recipe`)")
+    parser.add_argument("--steps", type=int, help="train up to this step (default: the recipe's length)")
+    parser.add_argument("--batch-size", type=int, help="batch size (default: the recipe's)")
+    parser.add_argument("--lr-g", type=float, help="generator's learning rate (default: the recipe's)")
+    parser.add_argument("--lr-d", type=float, help="discriminator's learning rate (default: the recipe's)")
+    parser.add_argument("--device", help="cpu (default), cuda, cuda:1, ...")
+    parser.add_argument("--out", help=f"folder for the run's folder (default: {DEFAULT_OUT})")
+    parser.add_argument("--save-every", type=int, help="steps between checkpoints (default: 500)")
+    args = vars(parser.parse_args(argv))
+    values = read_config_file(args.pop("config")) if args.get("config") else {}
+    values.update({key: value for key, value in args.items() if value is not None})
+    if "recipe" not in values:
+        parser.error(f"name a recipe ({', '.join(sorted(RECIPES))}) or a --config file with `recipe`")
+    return make_config(values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    try:
+        trainer, config = prepare(parse_arguments(argv))
+    except (ValueError, TypeError, OSError, tomllib.TOMLDecodeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        train(trainer, config)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
