@@ -193,7 +193,8 @@ class ToyGanLab:
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
         """Show the view; a saved notebook that has not run shows a hint instead."""
-        return widget_bundle(self.widget, "GAN Lab view", **kwargs)
+        self.dashboard.displayed = True  # so that a headless `run` ends with a picture of its final state
+        return widget_bundle(self.widget, "GAN Lab view", picture=self.dashboard.picture(), **kwargs)
 
 
 # --- experiments over several seeds (lesson 03's tables) ---------------------------------------------

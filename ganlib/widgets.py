@@ -7,6 +7,7 @@ on the kernel's main thread, so a control change can never land in the middle of
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import math
 import time
@@ -54,11 +55,31 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def widget_bundle(widget: widgets.Widget, name: str, **kwargs) -> dict:
-    """A widget's display data, with a text hint for where widgets cannot show (a saved, not yet run notebook)."""
+def widget_bundle(widget: widgets.Widget, name: str, picture: bytes | None = None, **kwargs) -> dict:
+    """A widget's display data, with a text hint for where widgets cannot show (a saved, not yet run notebook) and,
+    given a PNG `picture` of its state, that picture: GitHub, nbviewer and HTML exports show it instead."""
     bundle = widget._repr_mimebundle_(**kwargs)
     bundle["text/plain"] = f"[{name}: run this notebook's cells in JupyterLab (Run > Run All Cells) to use it]"
+    if picture is not None:
+        bundle["image/png"] = base64.b64encode(picture).decode("ascii")
     return bundle
+
+
+# Where the standard GAN's curves settle when D cannot tell real from fake (D = 1/2 everywhere, lesson 01).
+EQUILIBRIUM_LOSSES = {"non_saturating": {"loss_d": 2 * math.log(2), "loss_g": math.log(2)},
+                      "minimax": {"loss_d": 2 * math.log(2), "loss_g": -math.log(2)}}
+CURVES = ("losses", "probabilities")
+
+
+def show_picture(png: bytes) -> None:
+    """Show a PNG as a cell output in a notebook (nothing elsewhere)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        display(Image(data=png))
 
 
 def _format_duration(seconds: float) -> str:
@@ -112,7 +133,8 @@ class TrainingDashboard:
     """Start, Pause, Step and Stop a Trainer, steer its hyperparameters, and watch it learn.
 
     `steps` is the length of a run that Start begins; `run(steps)` trains the same way without a
-    browser. The step counter and status update every `counter_seconds`. While training runs, the pictures
+    browser. `curves` picks the left plot: the losses, or D's mean outputs D(x) and D(G(z)) ("probabilities"),
+    each with its equilibrium value drawn for the standard GAN's losses. The step counter and status update every `counter_seconds`. While training runs, the pictures
     are redrawn only while drawing them stays within `redraw_share` of the time since Start (or `run`), at
     most every `min_redraw_seconds`, and at least every `max_redraw_seconds` whatever drawing costs.
     """
@@ -123,7 +145,8 @@ class TrainingDashboard:
     def __init__(self, trainer: Trainer, steps: int = 2000, *, metric: str | None = "IS",
                  draw_samples: SampleDrawer = draw_digit_grid, chunk_seconds: float = 0.05,
                  min_redraw_seconds: float = 0.5, max_redraw_seconds: float = 10.0, redraw_share: float = 0.05,
-                 counter_seconds: float = 0.25, samples_figsize: tuple[float, float] = (4.0, 4.2)):
+                 counter_seconds: float = 0.25, samples_figsize: tuple[float, float] = (4.0, 4.2),
+                 curves: str = "losses"):
         if not isinstance(trainer, Trainer):
             raise TypeError(f"TrainingDashboard: `trainer` must be a ganlib.Trainer, got {type(trainer).__name__}")
         self._check_steps("steps", steps)
@@ -133,12 +156,15 @@ class TrainingDashboard:
                 raise ValueError(f"TrainingDashboard: `{name}` must be a positive number, got {value!r}")
         if not 0 < redraw_share < 1:
             raise ValueError(f"TrainingDashboard: `redraw_share` must be in (0, 1), got {redraw_share!r}")
+        if curves not in CURVES:
+            raise ValueError(f"TrainingDashboard: `curves` must be one of {list(CURVES)}, got {curves!r}")
         if max_redraw_seconds < min_redraw_seconds:
             raise ValueError(f"TrainingDashboard: `max_redraw_seconds` ({max_redraw_seconds!r}) must be at least "
                              f"`min_redraw_seconds` ({min_redraw_seconds!r})")
         self.trainer, self.steps, self.metric, self.draw_samples = trainer, steps, metric, draw_samples
         self.chunk_seconds, self.min_redraw_seconds, self.redraw_share = chunk_seconds, min_redraw_seconds, redraw_share
-        self.max_redraw_seconds = max_redraw_seconds
+        self.max_redraw_seconds, self.curves_shown = max_redraw_seconds, curves
+        self.displayed = False  # shown in a notebook: then a headless `run` ends with a picture of its final state
         self.counter_seconds, self.samples_figsize = counter_seconds, samples_figsize
         self.state = "ready"  # ready -> running <-> paused -> stopped
         self.error: BaseException | None = None
@@ -197,8 +223,24 @@ class TrainingDashboard:
         self._update_buttons()
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
-        """Show the live widget; where widgets cannot show (a saved, not yet run notebook), say what to do."""
-        return widget_bundle(self.widget, "Training dashboard", **kwargs)
+        """Show the live widget; where widgets cannot show, a picture of its state and a hint say what it is."""
+        self.displayed = True
+        return widget_bundle(self.widget, "Training dashboard", picture=self.picture(), **kwargs)
+
+    def picture(self) -> bytes:
+        """A PNG of the dashboard's pictures as they are now: curves, sample quality and samples."""
+        return _png(self.figure())
+
+    def figure(self) -> Figure:
+        """The dashboard's pictures as one static figure (curves, sample quality, samples), for reading anywhere."""
+        width, height = self.samples_figsize
+        fig = Figure(figsize=(7.5 + width, max(2.8, height * 0.8)), dpi=72)
+        curves_ax, metric_ax, samples_ax = fig.subplots(1, 3, width_ratios=(1, 1, width / 3.5))
+        self._draw_curves(curves_ax)
+        self._draw_metric(metric_ax)
+        self._draw_samples(samples_ax)
+        fig.subplots_adjust(left=0.06, right=0.99, bottom=0.15, top=0.88, wspace=0.3)
+        return fig
 
     def _update_buttons(self) -> None:
         """Enable only the buttons that make sense in the current state."""
@@ -310,7 +352,8 @@ class TrainingDashboard:
         paused (or interrupted) run or start one of the dashboard's `steps`; with `steps`, a new run of that many.
 
         With `until_step`, train only until the trainer reaches that step, and not at all if it is there already:
-        a notebook cell that does this can be re-run without training on.
+        a notebook cell that does this can be re-run without training on. A dashboard shown in a notebook ends
+        with a picture of its state, so that the saved notebook shows the result where widgets cannot show.
         """
         resume = steps is None and until_step is None
         if until_step is not None:
@@ -318,7 +361,7 @@ class TrainingDashboard:
                 raise ValueError("TrainingDashboard.run: give `steps` or `until_step`, not both")
             validate.integer(until_step, "until_step", "TrainingDashboard.run", low=0)
             if self.trainer.step_count >= until_step:
-                return self.trainer
+                return self._show_final_picture()
             steps = until_step - self.trainer.step_count
         steps = self.steps if steps is None else steps
         self._check_steps("steps", steps)
@@ -336,6 +379,12 @@ class TrainingDashboard:
         except BaseException as error:
             self._fail(error)
             raise
+        return self._show_final_picture()
+
+    def _show_final_picture(self) -> Trainer:
+        """After a headless run of a dashboard shown in a notebook: a picture of where it ended, for any reader."""
+        if self.displayed:
+            show_picture(self.picture())
         return self.trainer
 
     def _chunks(self) -> Iterator[None]:
@@ -468,13 +517,34 @@ class TrainingDashboard:
         """Loss curves (smoothed) and the quality metric over training."""
         fig = Figure(figsize=(7.5, 2.8), dpi=72)
         loss_ax, metric_ax = fig.subplots(1, 2)
+        self._draw_curves(loss_ax)
+        self._draw_metric(metric_ax)
+        fig.subplots_adjust(left=0.09, right=0.98, bottom=0.17, top=0.9, wspace=0.3)  # tight_layout costs a redraw
+        return fig
+
+    def _draw_curves(self, ax: matplotlib.axes.Axes) -> None:
+        """The losses, or D(x) and D(G(z)), smoothed, with their equilibrium values for the standard losses."""
         history = self.trainer.history
         window = max(1, len(history["loss_d"]) // 50)
-        for key, label in (("loss_d", "discriminator"), ("loss_g", "generator")):
+        if self.curves_shown == "losses":
+            keys, title, ylabel = (("loss_d", "discriminator"), ("loss_g", "generator")), "Losses", "loss"
+            equilibrium = EQUILIBRIUM_LOSSES.get(self.trainer.g_loss, {})
+        else:
+            keys, title, ylabel = (("d_real", "D(x), real"), ("d_fake", "D(G(z)), fake")), "D's outputs", "D"
+            equilibrium = {}
+            if self.trainer.g_loss in EQUILIBRIUM_LOSSES:  # both settle at 1/2: one line for the two
+                ax.axhline(0.5, color="grey", ls=":", lw=1, label="equilibrium 1/2")
+        for key, label in keys:
             curve = smooth(history[key], window) if history[key] else np.array([])
-            loss_ax.plot(np.arange(len(curve)) + window // 2, curve, label=label)
-        loss_ax.set(title="Losses", xlabel="training step", ylabel=f"loss (mean of {window})")
-        loss_ax.legend(loc="upper right", fontsize=8)
+            line, = ax.plot(np.arange(len(curve)) + window // 2, curve, label=label)
+            if key in equilibrium:
+                ax.axhline(equilibrium[key], color=line.get_color(), ls=":", lw=1,
+                           label=f"equilibrium {equilibrium[key]:.3g}")
+        ax.set(title=title, xlabel="training step", ylabel=f"{ylabel} (mean of {window})")
+        ax.legend(loc="upper right", fontsize=7)
+
+    def _draw_metric(self, metric_ax: matplotlib.axes.Axes) -> None:
+        """The quality metric over training."""
         metrics = self.trainer.metrics
         if self.metric and metrics.get(self.metric):
             metric_ax.plot(metrics["step"], metrics[self.metric], "o-", color="tab:green", label=self.metric)
@@ -483,16 +553,18 @@ class TrainingDashboard:
             metric_ax.text(0.5, 0.5, "no metric yet", ha="center", va="center", transform=metric_ax.transAxes)
         metric_ax.ticklabel_format(axis="y", useOffset=False)
         metric_ax.set(title=f"Sample quality ({self.metric or 'none'})", xlabel="training step", ylabel=self.metric or "")
-        fig.subplots_adjust(left=0.09, right=0.98, bottom=0.17, top=0.9, wspace=0.3)  # tight_layout costs a redraw
-        return fig
+
+    def _draw_samples(self, ax: matplotlib.axes.Axes) -> None:
+        """The generator's output on the fixed noise (or whatever `draw_samples` draws), with a title."""
+        self.draw_samples(ax, self.trainer)
+        if not ax.get_title():
+            ax.set_title(f"Samples from fixed noise, step {self.trainer.step_count:,}")
 
     def _samples_figure(self) -> Figure:
         """The generator's output on the fixed noise (or whatever `draw_samples` draws)."""
         fig = Figure(figsize=self.samples_figsize, dpi=72)
         ax = fig.subplots()
-        self.draw_samples(ax, self.trainer)
-        if not ax.get_title():
-            ax.set_title(f"Samples from fixed noise, step {self.trainer.step_count:,}")
+        self._draw_samples(ax)
         if ax.axison:  # a plot with axes (2-D points) needs room for its labels; an image grid does not
             fig.subplots_adjust(left=0.13, right=0.97, bottom=0.1, top=0.93)
         else:
@@ -543,4 +615,5 @@ class DigitPicker:
         self.sound.value = wav_player(wave[0]).data
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
-        return widget_bundle(self.widget, "DigitPicker", **kwargs)
+        """The live picker; where widgets cannot show, the picture of the current digit and a hint."""
+        return widget_bundle(self.widget, "DigitPicker", picture=self.picture.value, **kwargs)

@@ -1,11 +1,13 @@
 """The training dashboard, driven in code: controls reach the trainer; Start, Pause, Step and Stop behave."""
 import asyncio
+import base64
 import math
 
 import pytest
 import torch
 
 from ganlib.training import TrainingDiverged
+from ganlib import widgets as widgets_module
 from ganlib.widgets import TrainingDashboard
 from test_training import small_trainer
 
@@ -296,3 +298,32 @@ def test_run_until_a_step_trains_only_up_to_it_so_a_cell_can_be_re_run():
     assert dash.trainer.step_count == 9
     with pytest.raises(ValueError, match="`steps` or `until_step`"):
         dash.run(3, until_step=12)
+
+
+def test_a_displayed_dashboard_carries_a_picture_and_a_headless_run_ends_with_one(monkeypatch):
+    dash = TrainingDashboard(small_trainer(), steps=30, metric=None, draw_samples=draw_points)
+    bundle = dash._repr_mimebundle_()
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")  # what GitHub and HTML exports show
+    assert "application/vnd.jupyter.widget-view+json" in bundle and dash.displayed
+    shown = []
+    monkeypatch.setattr(widgets_module, "show_picture", shown.append)
+    dash.run()
+    assert len(shown) == 1 and shown[0].startswith(b"\x89PNG")
+    TrainingDashboard(small_trainer(), steps=5, metric=None, draw_samples=draw_points).run()  # never displayed
+    assert len(shown) == 1
+
+
+@pytest.mark.parametrize("curves, equilibria", [("losses", {2 * math.log(2), math.log(2)}), ("probabilities", {0.5})])
+def test_the_curves_show_their_equilibrium_values_for_the_standard_loss(curves, equilibria):
+    dash = TrainingDashboard(small_trainer(), steps=20, metric=None, draw_samples=draw_points, curves=curves)
+    dash.run()
+    axes = dash.figure().axes[0]
+    flat = {round(line.get_ydata()[0], 6) for line in axes.lines if len(set(line.get_ydata())) == 1}
+    assert flat == {round(value, 6) for value in equilibria}
+    dash.trainer.set_hyperparameters(g_loss="wasserstein")  # no D = 1/2 equilibrium to draw
+    assert not [line for line in dash.figure().axes[0].lines if len(set(line.get_ydata())) == 1]
+
+
+def test_unknown_curves_are_refused_by_name():
+    with pytest.raises(ValueError, match="`curves` must be one of"):
+        TrainingDashboard(small_trainer(), curves="loss")
