@@ -173,8 +173,33 @@ def mnist_vectors(train: bool = True) -> torch.Tensor:
     return to_model_range(load_mnist(train)[0])
 
 
+@dataclass(frozen=True)
+class Shard:
+    """This process's place among `world_size` processes that train together (rank 0 of 1: the usual case)."""
+
+    rank: int = 0
+    world_size: int = 1
+
+    def part(self, batch: torch.Tensor) -> torch.Tensor:
+        """This process's equal slice of a global batch (the whole batch on one process)."""
+        if self.world_size == 1:
+            return batch
+        if len(batch) % self.world_size:
+            raise ValueError(f"Shard.part: a batch of {len(batch)} rows does not split into {self.world_size} equal "
+                             f"parts; use a batch size divisible by the number of processes")
+        return batch.chunk(self.world_size)[self.rank]
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this process scores samples, prints and writes checkpoints."""
+        return self.rank == 0
+
+
 class BatchSampler:
-    """Random mini-batches from a tensor held in memory: no DataLoader, no per-sample work."""
+    """Random mini-batches from a tensor held in memory: no DataLoader, no per-sample work.
+
+    With a `shard` of several processes, every process draws the same global batch and serves its own slice.
+    """
 
     def __init__(self, data: torch.Tensor, batch_size: int, generator: torch.Generator | None = None):
         validate.tensor(data, "data", "BatchSampler", min_ndim=2, dtype="any", finite=False)
@@ -184,13 +209,14 @@ class BatchSampler:
         self.data, self.batch_size, self.generator = data, batch_size, generator
         self._order = torch.empty(0, dtype=torch.long)
         self._position = 0
+        self.shard = Shard()
 
     def next(self) -> torch.Tensor:
         """The next batch; reshuffles after each pass through the data (an epoch)."""
         if self._position + self.batch_size > len(self._order):
             self._order = torch.randperm(len(self.data), generator=self.generator)
             self._position = 0
-        index = self._order[self._position : self._position + self.batch_size]
+        index = self.shard.part(self._order[self._position : self._position + self.batch_size])
         self._position += self.batch_size
         self.last_index = index  # rows of the batch just served, to look up their labels
         return self.data[index]

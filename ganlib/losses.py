@@ -92,14 +92,22 @@ def critic_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
 
 
 def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor,
-                     rng: torch.Generator | None = None) -> torch.Tensor:
-    """WGAN-GP (Gulrajani et al., 2017): mean (||grad_x critic(x)|| - 1)^2 at random points between real and fake."""
+                     rng: torch.Generator | None = None, mix: torch.Tensor | None = None) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al., 2017): mean (||grad_x critic(x)|| - 1)^2 at random points between real and fake.
+
+    `mix` holds the interpolation weights in [0, 1], one per row; None draws them from `rng`.
+    """
     validate.tensor(real, "real", "gradient_penalty", min_ndim=2)
     validate.tensor(fake, "fake", "gradient_penalty", min_ndim=2)
     validate.same_shape(real, fake, ("real", "fake"), "gradient_penalty")
     if not callable(critic):
         raise TypeError(f"gradient_penalty: `critic` must be callable (a network), got {type(critic).__name__}")
-    mix = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), generator=rng, device=real.device, dtype=real.dtype)
+    shape = (real.shape[0], *([1] * (real.ndim - 1)))
+    if mix is None:
+        mix = torch.rand(shape, generator=rng, device=real.device, dtype=real.dtype)
+    else:
+        validate.tensor(mix, "mix", "gradient_penalty", shape=(real.shape[0],))
+        mix = mix.to(real.dtype).view(shape)
     between = (mix * real + (1 - mix) * fake.detach()).requires_grad_(True)
     # create_graph: the penalty itself is differentiated with respect to the critic's weights.
     grad, = torch.autograd.grad(critic(between).sum(), between, create_graph=True)

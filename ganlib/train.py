@@ -12,6 +12,10 @@ overrides on the command line or in a small TOML file. A run lives in one folder
 - `run.json`: the recipe and the overrides, so that a resumed run keeps its settings.
 
 Example: `python -m ganlib.train mnist_dcgan --steps 20000 --batch-size 128 --lr-g 5e-4`.
+
+On several processes: `torchrun --nproc_per_node=2 -m ganlib.train mnist_dcgan ...` (see `ganlib.distributed`):
+`--batch-size` is then the global batch, split equally between the processes, and the learning rates stay those of
+one process with that batch, because every update is the one that process would make.
 """
 from __future__ import annotations
 
@@ -24,14 +28,16 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import distributed
 from .config import REPO_ROOT
+from .data import Shard
 from .pretrain import RECIPES
 from .training import Trainer
 from .training.guard import LOGGED
 from .training.trainer import progress_bar
 
 DEFAULT_OUT = REPO_ROOT / "runs"
-OVERRIDABLE = ("batch_size", "lr_g", "lr_d")  # live settings a run may change; checked as the Trainer checks them
+OVERRIDABLE = ("batch_size", "lr_g", "lr_d", "gradient_penalty")  # live settings a run may change; checked as the Trainer checks them
 RUN_KEYS = {"recipe", "steps", "device", "out", "save_every", *OVERRIDABLE}
 
 
@@ -103,10 +109,21 @@ def _write_csv(path: Path, header: list[str], rows) -> None:
     temporary.replace(path)
 
 
-def save(trainer: Trainer, folder: Path) -> None:
-    """The checkpoint, then the logs that agree with it."""
-    trainer.save(folder / "checkpoint.pt")
-    write_logs(trainer, folder)
+def save(trainer: Trainer, folder: Path, together: bool = True) -> None:
+    """The checkpoint, then the logs that agree with it; on several processes, rank 0 writes them once every
+    process has averaged its batch-norm statistics (`together`; not after an interrupt, when some may be gone)."""
+    if together:
+        distributed.average_buffers(*trainer_networks(trainer))
+    if trainer.shard.is_main:
+        trainer.save(folder / "checkpoint.pt")
+        write_logs(trainer, folder)
+    if together:
+        distributed.barrier()
+
+
+def trainer_networks(trainer: Trainer) -> list:
+    """The networks whose batch-norm statistics each process collects on its own."""
+    return [network for network in (trainer.generator, trainer.discriminator, trainer.generator_ema) if network]
 
 
 def with_earlier_settings(config: RunConfig) -> RunConfig:
@@ -123,27 +140,32 @@ def with_earlier_settings(config: RunConfig) -> RunConfig:
                      overrides={**earlier.get("overrides", {}), **config.overrides})
 
 
-def prepare(config: RunConfig) -> tuple[Trainer, RunConfig]:
-    """The run's trainer and settings: resumed from its folder's checkpoint when there is one, else fresh."""
+def prepare(config: RunConfig, shard: Shard = Shard()) -> tuple[Trainer, RunConfig]:
+    """The run's trainer and settings: resumed from its folder's checkpoint when there is one, else fresh; one of
+    `shard.world_size` processes when launched by torchrun."""
     config = with_earlier_settings(config)
     folder = config.folder
     folder.mkdir(parents=True, exist_ok=True)
-    trainer = build_trainer(config)
+    trainer = distributed.distribute(build_trainer(config), shard)
     checkpoint = folder / "checkpoint.pt"
     if checkpoint.exists():
         trainer.load(checkpoint)
-        print(f"resuming {config.recipe} from step {trainer.step_count:,} ({checkpoint})")
-    (folder / "run.json").write_text(json.dumps(asdict(config), indent=1) + "\n")
+        if shard.is_main:
+            print(f"resuming {config.recipe} from step {trainer.step_count:,} ({checkpoint})")
+    distributed.barrier()  # every process has read the old run.json and checkpoint before rank 0 writes
+    if shard.is_main:
+        (folder / "run.json").write_text(json.dumps(asdict(config), indent=1) + "\n")
     return trainer, config
 
 
 def train(trainer: Trainer, config: RunConfig, progress: bool = True) -> Trainer:
     """Train the run to `config.steps` (the recipe's length by default), saving as it goes; Ctrl-C saves and stops."""
-    target = config.steps or RECIPES[config.recipe].steps
+    target, main = config.steps or RECIPES[config.recipe].steps, trainer.shard.is_main
     if trainer.step_count >= target:
-        print(f"{config.recipe} is already at step {trainer.step_count:,} (asked for {target:,}): nothing to do")
+        if main:
+            print(f"{config.recipe} is already at step {trainer.step_count:,} (asked for {target:,}): nothing to do")
         return trainer
-    bar = progress_bar(target - trainer.step_count, "steps", trainer.step_count, progress)
+    bar = progress_bar(target - trainer.step_count, "steps", trainer.step_count, progress and main)
     try:
         with bar:
             trainer.record_extras()
@@ -156,11 +178,13 @@ def train(trainer: Trainer, config: RunConfig, progress: bool = True) -> Trainer
                                     loss_g=f"{trainer.history['loss_g'][-1]:.3f}")
             trainer.finish()
     except KeyboardInterrupt:  # a step is never cut in half (the Trainer defers interrupts), so this state is whole
-        save(trainer, config.folder)
-        print(f"\ninterrupted: saved step {trainer.step_count:,} in {config.folder}; run the same command to go on")
+        save(trainer, config.folder, together=trainer.shard.world_size == 1)
+        if main:
+            print(f"\ninterrupted: saved step {trainer.step_count:,} in {config.folder}; run the same command to go on")
         raise
     save(trainer, config.folder)
-    print(summary(trainer, config))
+    if main:
+        print(summary(trainer, config))
     return trainer
 
 
@@ -182,6 +206,7 @@ def parse_arguments(argv: list[str] | None) -> RunConfig:
     parser.add_argument("--batch-size", type=int, help="batch size (default: the recipe's)")
     parser.add_argument("--lr-g", type=float, help="generator's learning rate (default: the recipe's)")
     parser.add_argument("--lr-d", type=float, help="discriminator's learning rate (default: the recipe's)")
+    parser.add_argument("--gradient-penalty", type=float, help="WGAN-GP's weight λ (default: the recipe's, 0)")
     parser.add_argument("--device", help="cpu (default), cuda, cuda:1, ...")
     parser.add_argument("--out", help=f"folder for the run's folder (default: {DEFAULT_OUT})")
     parser.add_argument("--save-every", type=int, help="steps between checkpoints (default: 500)")
@@ -196,14 +221,18 @@ def parse_arguments(argv: list[str] | None) -> RunConfig:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     try:
-        trainer, config = prepare(parse_arguments(argv))
+        config = parse_arguments(argv)
+        trainer, config = prepare(config, distributed.start(config.device or "cpu"))
     except (ValueError, TypeError, OSError, tomllib.TOMLDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)
+        distributed.stop()
         return 2
     try:
         train(trainer, config)
     except KeyboardInterrupt:
         return 130
+    finally:
+        distributed.stop()
     return 0
 
 

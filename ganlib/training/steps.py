@@ -63,8 +63,11 @@ def make_optimizer(name: str, network: nn.Module, lr: float, betas: tuple[float,
 def discriminator_update(discriminator: nn.Module, optimizer: torch.optim.Optimizer, real: torch.Tensor,
                          fake: torch.Tensor, *, g_loss: str, labels: torch.Tensor | None = None,
                          real_label: float = 1.0, penalty_weight: float = 0.0, rng: torch.Generator | None = None,
+                         penalty_mix: torch.Tensor | None = None,
                          precision: Precision = nullcontext) -> tuple[torch.Tensor, ...]:
     """One D update on a real batch and a fake batch (made without gradients).
+
+    The gradient penalty's interpolation weights are `penalty_mix` (one per row), or drawn from `rng` when None.
 
     Returns (loss, mean D(real), mean D(fake), score gap) as tensors: D's outputs as probabilities
     (sigmoid of the logits) and the gap mean D(real) - mean D(fake) on raw scores (a critic's W1 estimate).
@@ -75,7 +78,7 @@ def discriminator_update(discriminator: nn.Module, optimizer: torch.optim.Optimi
         if penalty_weight:
             def critic(x: torch.Tensor) -> torch.Tensor:
                 return forward(discriminator, x, labels).float()
-            loss = loss + penalty_weight * gradient_penalty(critic, real, fake.float(), rng)
+            loss = loss + penalty_weight * gradient_penalty(critic, real, fake.float(), rng, mix=penalty_mix)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()

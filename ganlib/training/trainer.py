@@ -15,7 +15,7 @@ from tqdm.std import tqdm
 
 from .. import validate
 from ..config import default_device, set_seed
-from ..data import BatchSampler
+from ..data import BatchSampler, Shard
 from ..models import check_labels, generate
 from . import checks, steps
 from .checkpoint import (checkpoint_state, load_training_state, read_checkpoint, restore_checkpoint,
@@ -89,6 +89,7 @@ class Trainer:
         set_seed(seed)
         self.rng = torch.Generator(device=self.device).manual_seed(seed)
         self.sampler = BatchSampler(data.to(self.device), batch_size, torch.Generator().manual_seed(seed + 1))
+        self.shard = Shard()  # one process; ganlib.distributed.distribute makes it one of several
         self.fixed_noise = torch.randn(n_fixed, self.latent_dim, generator=self.rng, device=self.device)
         # A conditional GAN: real batches carry their labels, and the fixed samples cycle through the classes.
         self.labels = labels.to(self.device) if self.n_classes else None
@@ -122,14 +123,15 @@ class Trainer:
 
     # --- one iteration -------------------------------------------------------------
     def noise(self, n: int) -> torch.Tensor:
-        """Draw n latent vectors from the trainer's own seeded generator."""
-        return torch.randn(n, self.latent_dim, generator=self.rng, device=self.device)
+        """Draw n latent vectors from the trainer's own seeded generator (this process's share of them, when
+        several processes train together)."""
+        return self.shard.part(torch.randn(n, self.latent_dim, generator=self.rng, device=self.device))
 
     def random_labels(self, n: int) -> torch.Tensor | None:
         """Uniformly drawn classes for n fakes (None for an unconditional GAN)."""
         if not self.n_classes:
             return None
-        return torch.randint(self.n_classes, (n,), generator=self.rng, device=self.device)
+        return self.shard.part(torch.randint(self.n_classes, (n,), generator=self.rng, device=self.device))
 
     def set_hyperparameters(self, **values: object) -> None:
         """Change live hyperparameters (see SETTINGS); all are checked before any is set, and apply at the next step."""
@@ -163,11 +165,16 @@ class Trainer:
         self._kept_fakes = (fake, labels) if keep_fakes else None
         result = steps.discriminator_update(
             self.discriminator, self.opt_d, real, fake.detach(), g_loss=self.g_loss, labels=labels,
-            real_label=1.0 - self.label_smoothing, penalty_weight=self.gradient_penalty, rng=self.rng,
-            precision=self.precision)
+            real_label=1.0 - self.label_smoothing, penalty_weight=self.gradient_penalty,
+            penalty_mix=self.penalty_mix() if self.gradient_penalty else None, precision=self.precision)
         if self.clip_weights:
             steps.clip_weights(self.discriminator, self.clip_weights)
         return result
+
+    def penalty_mix(self) -> torch.Tensor:
+        """The gradient penalty's interpolation weights, one per row of this process's batch, from the trainer's
+        seeded generator (drawn for the global batch, so that several processes draw what one process draws)."""
+        return self.shard.part(torch.rand(self.batch_size, generator=self.rng, device=self.device))
 
     def generator_step(self) -> tuple[torch.Tensor, torch.Tensor]:
         """One G update through a frozen D (and the weight average's update); returns the loss and G's gradient norm.

@@ -1,0 +1,122 @@
+"""Training on several processes, launched by `torchrun`: each process computes its share of every global batch, and
+the gradients are averaged across processes before each optimizer step, so N processes make the same update as one
+process with the whole batch.
+
+Why not DistributedDataParallel: DDP averages gradients with hooks that assume one forward and one backward pass
+per iteration. A GAN iteration runs D twice (real, then fake), back-propagates through a frozen D for G's update,
+and differentiates D's gradient for the gradient penalty: the traps of GANs under DDP (batch-norm buffers broadcast
+between D's two forward passes, parameters that get no gradient, double backward). Averaging the gradients
+explicitly, right before each optimizer step, computes what DDP computes and has none of these traps; what it gives
+up is DDP's overlap of communication with the backward pass, which matters for large networks on many GPUs, not here.
+
+What each process shares: the same seeds, so every process draws the same global batch of row indices and noise and
+takes its own slice of it (`Shard.part`). Batch norm normalises over each process's slice (no SyncBatchNorm on
+CPUs); its running statistics are averaged before a checkpoint is written. Rank 0 alone scores samples and writes
+checkpoints: the weights are the same on every process.
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from .data import Shard
+from .training import Trainer
+
+__all__ = ["AveragedGradients", "Shard", "average_buffers", "barrier", "distribute", "launched_by_torchrun",
+           "start", "stop"]
+
+
+def launched_by_torchrun() -> bool:
+    """Whether this process is one of several started by torchrun (WORLD_SIZE > 1)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def start(device: str) -> Shard:
+    """Join the process group torchrun set up (gloo on CPUs, NCCL on GPUs) and return this process's Shard."""
+    if not launched_by_torchrun():
+        return Shard()
+    backend = "nccl" if device.startswith("cuda") else "gloo"
+    if backend == "nccl":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group(backend)
+    return Shard(dist.get_rank(), dist.get_world_size())
+
+
+def stop() -> None:
+    """Leave the process group, if this process joined one."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+class AveragedGradients:
+    """An optimizer whose `step` first averages the gradients over all processes (one all-reduce for all of them)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, world_size: int):
+        self.optimizer, self.world_size = optimizer, world_size
+
+    def step(self) -> None:
+        """Average every gradient across processes, then take the wrapped optimizer's step."""
+        grads = [p.grad for group in self.optimizer.param_groups for p in group["params"] if p.grad is not None]
+        if grads:
+            flat = torch.cat([grad.reshape(-1) for grad in grads])
+            dist.all_reduce(flat)
+            flat /= self.world_size
+            for grad, averaged in zip(grads, flat.split([grad.numel() for grad in grads])):
+                grad.copy_(averaged.view_as(grad))
+        self.optimizer.step()
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """As the wrapped optimizer's zero_grad."""
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    @property
+    def param_groups(self) -> list[dict]:
+        """The wrapped optimizer's parameter groups (learning rates, betas)."""
+        return self.optimizer.param_groups
+
+    def state_dict(self) -> dict:
+        """The wrapped optimizer's state: checkpoints stay ordinary Trainer checkpoints."""
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore the wrapped optimizer's state."""
+        self.optimizer.load_state_dict(state)
+
+
+def distribute(trainer: Trainer, shard: Shard) -> Trainer:
+    """Make `trainer` one of `shard.world_size` processes that train together (nothing changes on one process)."""
+    if shard.world_size == 1:
+        return trainer
+    if hasattr(trainer, "labelled_sampler"):
+        raise ValueError("distribute: the semi-supervised GAN trains on one process only (its labelled batches "
+                         "are not split between processes)")
+    if trainer.batch_size % shard.world_size:
+        raise ValueError(f"distribute: `batch_size` {trainer.batch_size} must be divisible by the number of "
+                         f"processes, {shard.world_size}")
+    trainer.shard = shard
+    trainer.sampler.shard = shard
+    trainer.opt_g = AveragedGradients(trainer.opt_g, shard.world_size)
+    trainer.opt_d = AveragedGradients(trainer.opt_d, shard.world_size)
+    if not shard.is_main:
+        trainer.metric_fn = None  # rank 0 scores: every process holds the same weights
+    return trainer
+
+
+def average_buffers(*networks: nn.Module) -> None:
+    """Average floating-point buffers (batch norm's running statistics) across processes, before a checkpoint."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    for network in networks:
+        for buffer in network.buffers():
+            if buffer.is_floating_point():
+                dist.all_reduce(buffer)
+                buffer /= dist.get_world_size()
+
+
+def barrier() -> None:
+    """Wait for every process (a no-op on one process)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
