@@ -10,9 +10,9 @@ explicitly, right before each optimizer step, computes what DDP computes and has
 up is DDP's overlap of communication with the backward pass, which matters for large networks on many GPUs, not here.
 
 What each process shares: the same seeds, so every process draws the same global batch of row indices and noise and
-takes its own slice of it (`Shard.part`). Batch norm normalises over each process's slice (no SyncBatchNorm on
-CPUs); its running statistics are averaged before a checkpoint is written. Rank 0 alone scores samples and writes
-checkpoints: the weights are the same on every process.
+takes its own slice of it (`Shard.part`). Batch norm in training mode normalises with the statistics of the whole
+global batch, summed across processes (`synced_batch_norm`: PyTorch's SyncBatchNorm runs on GPUs only). Rank 0
+alone scores samples and writes checkpoints: the weights are the same on every process.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import os
 
 import torch
 import torch.distributed as dist
+import torch.distributed.nn.functional as differentiable
 from torch import nn
 
 from .data import Shard
@@ -86,6 +87,47 @@ class AveragedGradients:
         self.optimizer.load_state_dict(state)
 
 
+def synced_batch_norm(layer: nn.modules.batchnorm._BatchNorm, x: torch.Tensor) -> torch.Tensor:
+    """Batch norm in training mode over the global batch: each process's sums of x and x² are added up across
+    processes (a differentiable all-reduce, whose backward pass adds up the gradients the same way)."""
+    dims, channels = [0, *range(2, x.ndim)], x.shape[1]
+    shape = (1, channels) + (1,) * (x.ndim - 2)
+    x = x.float()  # as batch norm under autocast: statistics in float32
+    sums = differentiable.all_reduce(torch.cat([x.sum(dims), (x * x).sum(dims)]))
+    count = x.numel() // channels * dist.get_world_size()
+    mean = sums[:channels] / count
+    variance = (sums[channels:] / count - mean * mean).clamp_min(0)
+    y = (x - mean.view(shape)) * torch.rsqrt(variance.view(shape) + layer.eps)
+    if layer.affine:
+        y = y * layer.weight.view(shape) + layer.bias.view(shape)
+    if layer.track_running_stats:
+        with torch.no_grad():
+            layer.num_batches_tracked += 1
+            momentum = layer.momentum if layer.momentum is not None else 1.0 / float(layer.num_batches_tracked)
+            layer.running_mean.lerp_(mean.detach(), momentum)
+            layer.running_var.lerp_(variance.detach() * count / max(count - 1, 1), momentum)
+    return y
+
+
+class _SyncedBatchNorm:
+    """Mixed into a batch-norm layer's own class: global statistics in training mode, the usual layer otherwise."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            return synced_batch_norm(self, x)
+        return super().forward(x)
+
+
+def sync_batch_norm(network: nn.Module) -> int:
+    """Make every batch-norm layer of `network` normalise over the global batch while training, in place (the same
+    parameters, buffers and checkpoint keys); returns how many layers changed."""
+    layers = [layer for layer in network.modules() if isinstance(layer, nn.modules.batchnorm._BatchNorm)
+              and not isinstance(layer, _SyncedBatchNorm)]
+    for layer in layers:
+        layer.__class__ = type(f"Synced{type(layer).__name__}", (_SyncedBatchNorm, type(layer)), {})
+    return len(layers)
+
+
 def distribute(trainer: Trainer, shard: Shard) -> Trainer:
     """Make `trainer` one of `shard.world_size` processes that train together (nothing changes on one process)."""
     if shard.world_size == 1:
@@ -98,6 +140,8 @@ def distribute(trainer: Trainer, shard: Shard) -> Trainer:
                          f"processes, {shard.world_size}")
     trainer.shard = shard
     trainer.sampler.shard = shard
+    for network in (trainer.generator, trainer.discriminator):  # not the averaged generator: it only samples
+        sync_batch_norm(network)
     trainer.opt_g = AveragedGradients(trainer.opt_g, shard.world_size)
     trainer.opt_d = AveragedGradients(trainer.opt_d, shard.world_size)
     if not shard.is_main:
@@ -106,7 +150,8 @@ def distribute(trainer: Trainer, shard: Shard) -> Trainer:
 
 
 def average_buffers(*networks: nn.Module) -> None:
-    """Average floating-point buffers (batch norm's running statistics) across processes, before a checkpoint."""
+    """Average floating-point buffers across processes before a checkpoint (batch norm's running statistics agree
+    already; this catches any other buffer a process updates on its own)."""
     if not (dist.is_available() and dist.is_initialized()):
         return
     for network in networks:

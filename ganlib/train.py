@@ -38,7 +38,7 @@ from .training.trainer import progress_bar
 
 DEFAULT_OUT = REPO_ROOT / "runs"
 OVERRIDABLE = ("batch_size", "lr_g", "lr_d", "gradient_penalty")  # live settings a run may change; checked as the Trainer checks them
-RUN_KEYS = {"recipe", "steps", "device", "out", "save_every", *OVERRIDABLE}
+RUN_KEYS = {"recipe", "steps", "device", "out", "save_every", "float32", *OVERRIDABLE}
 
 
 @dataclass
@@ -50,6 +50,7 @@ class RunConfig:
     device: str | None = None  # None: the CPU
     out: str = str(DEFAULT_OUT)
     save_every: int = 500
+    float32: bool = False  # True: no bfloat16 products even where the recipe asks for them (fast=True)
     overrides: dict[str, float | int] = field(default_factory=dict)
 
     @property
@@ -78,7 +79,8 @@ def make_config(values: dict[str, object]) -> RunConfig:
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
             raise ValueError(f"ganlib.train: `{key}` must be a positive int, got {value!r}")
     overrides = {key: values[key] for key in OVERRIDABLE if values.get(key) is not None}
-    plain = {key: values[key] for key in ("steps", "device", "out", "save_every") if values.get(key) is not None}
+    plain = {key: values[key] for key in ("steps", "device", "out", "save_every", "float32")
+             if values.get(key) is not None}
     return RunConfig(recipe=name, overrides=overrides, **plain)
 
 
@@ -86,6 +88,8 @@ def build_trainer(config: RunConfig) -> Trainer:
     """The recipe's Trainer on `config.device`, with the overrides applied (each checked by the Trainer)."""
     trainer = RECIPES[config.recipe].build(device=config.device or "cpu")
     trainer.set_hyperparameters(**config.overrides)
+    if config.float32:
+        trainer.fast = False  # float32 products throughout: slower, and no bfloat16 rounding
     return trainer
 
 
@@ -137,6 +141,7 @@ def with_earlier_settings(config: RunConfig) -> RunConfig:
         raise ValueError(f"ganlib.train: {config.folder} holds a run of {earlier.get('recipe')!r}, not {config.recipe!r}")
     return RunConfig(recipe=config.recipe, steps=config.steps or earlier.get("steps"),
                      device=config.device or earlier.get("device"), out=config.out, save_every=config.save_every,
+                     float32=config.float32 or earlier.get("float32", False),
                      overrides={**earlier.get("overrides", {}), **config.overrides})
 
 
@@ -207,6 +212,8 @@ def parse_arguments(argv: list[str] | None) -> RunConfig:
     parser.add_argument("--lr-g", type=float, help="generator's learning rate (default: the recipe's)")
     parser.add_argument("--lr-d", type=float, help="discriminator's learning rate (default: the recipe's)")
     parser.add_argument("--gradient-penalty", type=float, help="WGAN-GP's weight λ (default: the recipe's, 0)")
+    parser.add_argument("--float32", action="store_true", default=None,
+                        help="float32 products throughout, even where the recipe uses bfloat16 (fast=True)")
     parser.add_argument("--device", help="cpu (default), cuda, cuda:1, ...")
     parser.add_argument("--out", help=f"folder for the run's folder (default: {DEFAULT_OUT})")
     parser.add_argument("--save-every", type=int, help="steps between checkpoints (default: 500)")

@@ -97,7 +97,7 @@ class Trainer:
         # An exponential moving average of G's weights: smoother, often much better samples.
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if ema_decay else None
         self._ema_statistics_step = -1  # the step at which its batch-norm statistics were last re-estimated
-        self._bfloat16 = fast and has_native_bfloat16(self.device)  # asked once, not every step
+        self._native_bfloat16 = has_native_bfloat16(self.device)  # asked once, not every step
         self.opt_g = steps.make_optimizer(optimizer, self.generator, lr_g, self.betas, fused=True)
         self.opt_d = steps.make_optimizer(optimizer, self.discriminator, lr_d, self.betas, fused=True)
 
@@ -119,7 +119,7 @@ class Trainer:
 
     def precision(self) -> torch.autocast:
         """bfloat16 matrix products when `fast` and the hardware has them natively; float32 otherwise."""
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self._bfloat16)
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.fast and self._native_bfloat16)
 
     # --- one iteration -------------------------------------------------------------
     def noise(self, n: int) -> torch.Tensor:
