@@ -38,7 +38,7 @@ from .training.trainer import progress_bar
 
 DEFAULT_OUT = REPO_ROOT / "runs"
 OVERRIDABLE = ("batch_size", "lr_g", "lr_d", "gradient_penalty")  # live settings a run may change; checked as the Trainer checks them
-RUN_KEYS = {"recipe", "steps", "device", "out", "save_every", "float32", *OVERRIDABLE}
+RUN_KEYS = {"recipe", "steps", "device", "out", "save_every", "float32", "metric_every", *OVERRIDABLE}
 
 
 @dataclass
@@ -51,6 +51,7 @@ class RunConfig:
     out: str = str(DEFAULT_OUT)
     save_every: int = 500
     float32: bool = False  # True: no bfloat16 products even where the recipe asks for them (fast=True)
+    metric_every: int | None = None  # steps between sample scores; None: the recipe's, 0: never
     overrides: dict[str, float | int] = field(default_factory=dict)
 
     @property
@@ -74,12 +75,13 @@ def make_config(values: dict[str, object]) -> RunConfig:
     name = values.get("recipe")
     if name not in RECIPES:
         raise ValueError(f"ganlib.train: `recipe` must be one of {sorted(RECIPES)}, got {name!r}")
-    for key in ("steps", "save_every"):
+    for key, low in (("steps", 1), ("save_every", 1), ("metric_every", 0)):
         value = values.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
-            raise ValueError(f"ganlib.train: `{key}` must be a positive int, got {value!r}")
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):
+            kind = "a positive int" if low else "an int >= 0"
+            raise ValueError(f"ganlib.train: `{key}` must be {kind}, got {value!r}")
     overrides = {key: values[key] for key in OVERRIDABLE if values.get(key) is not None}
-    plain = {key: values[key] for key in ("steps", "device", "out", "save_every", "float32")
+    plain = {key: values[key] for key in ("steps", "device", "out", "save_every", "float32", "metric_every")
              if values.get(key) is not None}
     return RunConfig(recipe=name, overrides=overrides, **plain)
 
@@ -90,6 +92,8 @@ def build_trainer(config: RunConfig) -> Trainer:
     trainer.set_hyperparameters(**config.overrides)
     if config.float32:
         trainer.fast = False  # float32 products throughout: slower, and no bfloat16 rounding
+    if config.metric_every is not None:
+        trainer.metric_every = config.metric_every
     return trainer
 
 
@@ -142,6 +146,7 @@ def with_earlier_settings(config: RunConfig) -> RunConfig:
     return RunConfig(recipe=config.recipe, steps=config.steps or earlier.get("steps"),
                      device=config.device or earlier.get("device"), out=config.out, save_every=config.save_every,
                      float32=config.float32 or earlier.get("float32", False),
+                     metric_every=config.metric_every if config.metric_every is not None else earlier.get("metric_every"),
                      overrides={**earlier.get("overrides", {}), **config.overrides})
 
 
@@ -212,6 +217,7 @@ def parse_arguments(argv: list[str] | None) -> RunConfig:
     parser.add_argument("--lr-g", type=float, help="generator's learning rate (default: the recipe's)")
     parser.add_argument("--lr-d", type=float, help="discriminator's learning rate (default: the recipe's)")
     parser.add_argument("--gradient-penalty", type=float, help="WGAN-GP's weight λ (default: the recipe's, 0)")
+    parser.add_argument("--metric-every", type=int, help="steps between sample scores (default: the recipe's; 0: never)")
     parser.add_argument("--float32", action="store_true", default=None,
                         help="float32 products throughout, even where the recipe uses bfloat16 (fast=True)")
     parser.add_argument("--device", help="cpu (default), cuda, cuda:1, ...")

@@ -30,7 +30,8 @@ def train(out: Path, arguments: list[str], processes: int, steps: int) -> Path:
     """Run the command line on `processes` processes for `steps` steps; its checkpoint."""
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"] \
         if processes > 1 else [sys.executable]
-    command = [*launcher, "-m", "ganlib.train", *arguments, "--steps", str(steps), "--out", str(out)]
+    command = [*launcher, "-m", "ganlib.train", *arguments, "--steps", str(steps), "--metric-every", "0",
+               "--out", str(out)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"

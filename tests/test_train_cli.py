@@ -79,6 +79,7 @@ def test_a_config_file_sets_the_run_and_the_command_line_wins(tmp_path):
     (["--lr-g", "-1"], "lr_g"),
     (["--steps", "0"], "`steps` must be a positive int"),
     (["--save-every", "-5"], "`save_every` must be a positive int"),
+    (["--metric-every", "-1"], "`metric_every` must be an int >= 0"),
 ])
 def test_bad_settings_are_refused_by_name(tmp_path, capsys, options, message):
     assert run(tmp_path, *options) == 2
