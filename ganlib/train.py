@@ -37,7 +37,8 @@ from .training.guard import LOGGED
 from .training.trainer import progress_bar
 
 DEFAULT_OUT = REPO_ROOT / "runs"
-OVERRIDABLE = ("batch_size", "lr_g", "lr_d", "gradient_penalty")  # live settings a run may change; checked as the Trainer checks them
+# Live settings a run may change, each checked as the Trainer checks it.
+OVERRIDABLE = ("batch_size", "lr_g", "lr_d", "gradient_penalty")
 RUN_KEYS = {"recipe", "steps", "device", "out", "save_every", "float32", "metric_every", *OVERRIDABLE}
 
 
@@ -80,6 +81,8 @@ def make_config(values: dict[str, object]) -> RunConfig:
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):
             kind = "a positive int" if low else "an int >= 0"
             raise ValueError(f"ganlib.train: `{key}` must be {kind}, got {value!r}")
+    if not isinstance(values.get("float32", False), bool):
+        raise ValueError(f"ganlib.train: `float32` must be true or false, got {values['float32']!r}")
     overrides = {key: values[key] for key in OVERRIDABLE if values.get(key) is not None}
     plain = {key: values[key] for key in ("steps", "device", "out", "save_every", "float32", "metric_every")
              if values.get(key) is not None}

@@ -91,3 +91,6 @@ def test_a_config_file_with_an_unknown_key_is_refused(tmp_path, capsys):
     config.write_text('recipe = "mnist_mlp"\nlearning_rate = 1e-3\n')
     assert train.main(["--config", str(config)]) == 2
     assert "unknown keys ['learning_rate']" in capsys.readouterr().err
+    config.write_text('recipe = "mnist_mlp"\nfloat32 = "yes"\n')
+    assert train.main(["--config", str(config)]) == 2
+    assert "`float32` must be true or false" in capsys.readouterr().err
