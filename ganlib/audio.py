@@ -150,12 +150,51 @@ def _read_fsdd(split: str, length: int) -> SpokenDigits:
                         lengths=torch.tensor([len(w) for w in waves]))
 
 
+SC09_URL = "http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz"
+# The archive's SHA-256, as torchaudio.datasets.speechcommands records it (from TensorFlow Datasets' url_checksums).
+SC09_SHA256 = "af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58"
+SC09_FOLDER = Path("SpeechCommands") / "speech_commands_v0.02"  # where torchaudio's SPEECHCOMMANDS looks
+SC09_LISTS = ("validation_list.txt", "testing_list.txt")
+
+
+def fetch_sc09(root: str | Path, url: str = SC09_URL, sha256: str = SC09_SHA256, timeout: float = 30.0) -> Path:
+    """Speech Commands v0.02's ten digit words in ROOT/SpeechCommands/speech_commands_v0.02, downloaded (2.4 GB)
+    through `download_file` (length and SHA-256 checked) unless already there. Only the digit words and the split
+    lists are unpacked; a failed, wrong or damaged download leaves nothing behind."""
+    target = Path(root) / SC09_FOLDER
+    if (target / SC09_LISTS[1]).is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        archive, unpacked = Path(scratch) / "speech_commands.tar.gz", Path(scratch) / "unpacked"
+        download_file(url, archive, timeout=timeout, sha256=sha256)
+        try:
+            with tarfile.open(archive) as tar:
+                members = [member for member in tar.getmembers() if member.isfile() and _is_sc09_member(member.name)]
+                tar.extractall(unpacked, members=members, filter="data")
+        except (tarfile.TarError, EOFError, OSError) as error:
+            raise DownloadError(f"the archive from {url} is damaged ({error}); nothing was kept") from None
+        if not all((unpacked / name).is_file() for name in SC09_LISTS):
+            raise DownloadError(f"the archive from {url} is not Speech Commands (no {' or '.join(SC09_LISTS)}); "
+                                f"nothing was kept")
+        os.replace(unpacked, target)
+    return target
+
+
+def _is_sc09_member(name: str) -> bool:
+    """Whether an archive member is a split list or a recording of one of the digit words."""
+    parts = [part for part in Path(name).parts if part != "."]
+    return parts in ([SC09_LISTS[0]], [SC09_LISTS[1]]) or (len(parts) == 2 and parts[0] in SC09_WORDS)
+
+
 def load_sc09(root: str | Path, subset: str = "training", length: int = 8192, download: bool = False) -> SpokenDigits:
     """The SC09 digits of Speech Commands (torchaudio.datasets.SPEECHCOMMANDS), resampled to SAMPLE_RATE.
 
-    Large (2.4 GB to download); for users with bandwidth and a GPU. Audio is read with soundfile.
+    Large (2.4 GB to download, through `fetch_sc09`); for users with bandwidth and a GPU. Audio is read with soundfile.
     """
-    dataset = torchaudio.datasets.SPEECHCOMMANDS(str(root), download=download, subset=subset)
+    if download:
+        fetch_sc09(root)
+    dataset = torchaudio.datasets.SPEECHCOMMANDS(str(root), download=False, subset=subset)
     base = Path(root) / "SpeechCommands"
     waves, labels, speakers = [], [], []
     for n in range(len(dataset)):

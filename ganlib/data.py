@@ -36,9 +36,9 @@ class DownloadError(DataNotFoundError):
     """A download failed, was cut short, timed out, or sent a file that fails its checksum; nothing was kept."""
 
 
-def file_md5(path: Path) -> str:
-    """The MD5 of a file's bytes, read in chunks."""
-    digest = hashlib.md5()
+def file_md5(path: Path, algorithm: str = "md5") -> str:
+    """The MD5 (or another hashlib `algorithm`'s digest) of a file's bytes, read in chunks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as file:
         while chunk := file.read(1 << 20):
             digest.update(chunk)
@@ -62,8 +62,9 @@ def _fetch(url: str, partial: Path, timeout: float, description: str) -> None:
         raise http.client.IncompleteRead(b"", expected - received)
 
 
-def download_file(url: str, destination: Path, md5: str | None = None, timeout: float = 30.0) -> Path:
-    """Download `url` to `destination` through a temporary file, checking its length and MD5.
+def download_file(url: str, destination: Path, md5: str | None = None, timeout: float = 30.0,
+                  sha256: str | None = None) -> Path:
+    """Download `url` to `destination` through a temporary file, checking its length and its MD5 or SHA-256.
 
     A failed, truncated, stalled or wrong download raises DownloadError and leaves nothing behind.
     """
@@ -74,9 +75,10 @@ def download_file(url: str, destination: Path, md5: str | None = None, timeout: 
     partial = destination.with_name(destination.name + ".partial")
     try:
         _fetch(url, partial, timeout, f"downloading {destination.name}")
-        if md5 is not None and (actual := file_md5(partial)) != md5:
-            raise DownloadError(f"{url} sent a file whose MD5 is {actual}, not the expected {md5}: a corrupted or "
-                                f"wrong file, which was deleted")
+        for algorithm, expected in (("md5", md5), ("sha256", sha256)):
+            if expected is not None and (actual := file_md5(partial, algorithm)) != expected:
+                raise DownloadError(f"{url} sent a file whose {algorithm.upper()} is {actual}, not the expected "
+                                    f"{expected}: a corrupted or wrong file, which was deleted")
         os.replace(partial, destination)
     except urllib.error.HTTPError as error:
         raise DownloadError(f"{url} answered HTTP {error.code} ({error.reason})") from None

@@ -6,9 +6,11 @@ import tarfile
 import threading
 import time
 
+import numpy as np
 import pytest
+import soundfile
 
-from ganlib.audio import fsdd_folder
+from ganlib.audio import fetch_sc09, fsdd_folder, load_sc09
 from ganlib.config import data_root
 from ganlib.data import DataNotFoundError, DownloadError, download_file, fetch_mnist, load_mnist
 
@@ -165,3 +167,49 @@ def test_a_bad_fsdd_archive_is_refused_and_nothing_is_kept(fsdd_site, tmp_path, 
         fsdd_folder(url=f"{fsdd_site}/{route}", timeout=1.0)
     assert str(tmp_path) in str(error.value) and "GANLIB_DATA" in str(error.value)
     assert list((tmp_path / "fsdd" / "recordings").iterdir()) == []
+
+
+# --- SC09 (Speech Commands v0.02's digit words) ----------------------------------------------------------------
+def _speech_commands_archive() -> bytes:
+    """Speech Commands' tar.gz layout in miniature: two digit words, a word that is not a digit, the split lists."""
+    tone = (0.1 * np.sin(np.linspace(0, 200 * np.pi, 1600))).astype("float32")
+    wav = io.BytesIO()
+    soundfile.write(wav, tone, 16_000, format="WAV")
+    files = {"./zero/a1_nohash_0.wav": wav.getvalue(), "./one/b2_nohash_0.wav": wav.getvalue(),
+             "./dog/c3_nohash_0.wav": wav.getvalue(), "./testing_list.txt": b"one/b2_nohash_0.wav\n",
+             "./validation_list.txt": b"", "./LICENSE": b"CC BY 4.0"}
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def sc09_site(site):
+    _Site.FILES["speech_commands_v0.02.tar.gz"] = archive = _speech_commands_archive()
+    return site, hashlib.sha256(archive).hexdigest()
+
+
+def test_sc09_is_downloaded_verified_and_only_its_digits_are_unpacked(sc09_site, tmp_path):
+    site, sha256 = sc09_site
+    folder = fetch_sc09(tmp_path, url=f"{site}/good/speech_commands_v0.02.tar.gz", sha256=sha256, timeout=5.0)
+    assert sorted(path.name for path in folder.iterdir()) == ["one", "testing_list.txt", "validation_list.txt", "zero"]
+    training, testing = load_sc09(tmp_path, "training"), load_sc09(tmp_path, "testing")
+    assert training.labels.tolist() == [0] and testing.labels.tolist() == [1]
+    assert training.waveforms.shape == (1, 8192) and training.lengths.tolist() == [800]  # 0.1 s at 8 kHz
+
+
+@pytest.mark.parametrize("route, wrong_hash, expected", [("truncated", False, "cut short"),
+                                                         ("good", True, "SHA256 is"),
+                                                         ("stall", False, "timed out"),
+                                                         ("good/missing", False, "HTTP 404")])
+def test_a_bad_sc09_download_is_refused_and_nothing_is_kept(sc09_site, tmp_path, route, wrong_hash, expected):
+    site, sha256 = sc09_site
+    name = "speech_commands_v0.02.tar.gz" if route != "good/missing" else "nothing.tar.gz"
+    with pytest.raises(DownloadError, match=expected):
+        fetch_sc09(tmp_path, url=f"{site}/{route.split('/')[0]}/{name}", sha256="0" * 64 if wrong_hash else sha256,
+                   timeout=1.0)
+    assert list((tmp_path / "SpeechCommands").iterdir()) == []
