@@ -36,13 +36,18 @@ class DownloadError(DataNotFoundError):
     """A download failed, was cut short, timed out, or sent a file that fails its checksum; nothing was kept."""
 
 
-def file_md5(path: Path, algorithm: str = "md5") -> str:
-    """The MD5 (or another hashlib `algorithm`'s digest) of a file's bytes, read in chunks."""
+def file_digest(path: Path, algorithm: str) -> str:
+    """The hex digest of a file's bytes by a hashlib `algorithm` ("md5", "sha256"), read in chunks."""
     digest = hashlib.new(algorithm)
     with open(path, "rb") as file:
         while chunk := file.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def file_md5(path: Path) -> str:
+    """The MD5 of a file's bytes, read in chunks."""
+    return file_digest(path, "md5")
 
 
 def _fetch(url: str, partial: Path, timeout: float, description: str) -> None:
@@ -76,7 +81,7 @@ def download_file(url: str, destination: Path, md5: str | None = None, timeout: 
     try:
         _fetch(url, partial, timeout, f"downloading {destination.name}")
         for algorithm, expected in (("md5", md5), ("sha256", sha256)):
-            if expected is not None and (actual := file_md5(partial, algorithm)) != expected:
+            if expected is not None and (actual := file_digest(partial, algorithm)) != expected:
                 raise DownloadError(f"{url} sent a file whose {algorithm.upper()} is {actual}, not the expected "
                                     f"{expected}: a corrupted or wrong file, which was deleted")
         os.replace(partial, destination)
