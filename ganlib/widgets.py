@@ -368,9 +368,9 @@ class TrainingDashboard:
         if self.state == "running":
             raise RuntimeError("TrainingDashboard.run: training is already running; press Pause or Stop first")
         self._pause_others()
-        self._begin_run(steps, resume)
-        self._set_running()
-        try:
+        try:  # from the first change of state on: an interrupt anywhere leaves a paused dashboard
+            self._begin_run(steps, resume)
+            self._set_running()
             for _ in self._chunks():
                 pass
         except KeyboardInterrupt:

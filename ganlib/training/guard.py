@@ -73,11 +73,12 @@ class TrainingLog:
         """Move pending values to the history; returns (rows, number of the first row's step - 1), or None."""
         if not self.pending:
             return None
-        rows = torch.stack(self.pending).cpu()
-        self.pending = []
-        for column, key in enumerate(LOGGED):
-            self.history[key].extend(rows[:, column].tolist())
-        self._align(step_count)
+        with interrupts_deferred():  # cut in half, the history's columns would lose rows, and _align pad the end
+            rows = torch.stack(self.pending).cpu()
+            self.pending = []
+            for column, key in enumerate(LOGGED):
+                self.history[key].extend(rows[:, column].tolist())
+            self._align(step_count)
         return rows, step_count - len(rows)
 
     def _align(self, step_count: int) -> None:
