@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: lab test test-slow unit notebooks render student bench pretrain clean-venv
+.PHONY: lab test test-slow unit notebooks render student book bench pretrain clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0] + ". Try: make PYTHON=python3.11 ...")'
@@ -41,6 +41,10 @@ render: $(STAMP)
 # Student versions of the notebooks in student/: solutions replaced by stubs, outputs cleared.
 student: $(STAMP)
 	$(BIN)/python -m ganlib.student
+
+# The course as a static website in build/book/_build/html/, from the committed notebooks (nothing re-runs; offline).
+book: $(STAMP)
+	$(BIN)/python -m ganlib.book
 
 # Measure speed on this machine and write artifacts/bench.json (about 30 min; ARGS="--notebooks both" adds
 # every notebook in full mode, about an hour more).
