@@ -235,6 +235,8 @@ CASES = [
          lambda: {"logits": torch.randn(7), "p_data": torch.rand(7), "p_g": torch.rand(7), "dx": 0.1},
          {"logits": Tensor(ndims=(1,), fixed=(0,), extra=(("NaN", lambda valid: valid * float("nan")),), nan_ok=True),
           "p_data": DENSITY, "p_g": DENSITY, "dx": STEP}),
+    Case("kl_divergence", theory.kl_divergence, lambda: {"p": torch.rand(7), "q": torch.rand(7), "dx": 0.1},
+         {"p": DENSITY, "q": DENSITY, "dx": STEP}),
     Case("js_divergence", theory.js_divergence, lambda: {"p": torch.rand(7), "q": torch.rand(7), "dx": 0.1},
          {"p": DENSITY, "q": DENSITY, "dx": STEP}),
     Case("wasserstein_1d", theory.wasserstein_1d, lambda: {"p": torch.rand(7), "q": torch.rand(7), "dx": 0.1},

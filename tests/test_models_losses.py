@@ -71,3 +71,14 @@ def test_value_at_the_optimum_is_minus_log4_plus_twice_jsd():
     assert value_on_grid(optimal_logit(p_data, p_data), p_data, p_data, dx) == pytest.approx(-math.log(4), abs=1e-4)
     # any other discriminator does worse
     assert value_on_grid(optimal_logit(p_data, p_g) + 0.3, p_data, p_g, dx) < value
+
+
+def test_kl_divergence_of_two_gaussians_matches_the_closed_form():
+    from ganlib.theory import kl_divergence
+    x = torch.linspace(-15, 15, 6001, dtype=torch.float64)
+    dx = float(x[1] - x[0])
+    p, q = gaussian_density(x, 1.0, 0.5), gaussian_density(x, 0.0, 2.0)
+    # KL(N(m1, s1²) || N(m2, s2²)) = log(s2 / s1) + (s1² + (m1 - m2)²) / (2 s2²) - 1/2
+    expected = math.log(2.0 / 0.5) + (0.25 + 1.0) / 8.0 - 0.5
+    assert kl_divergence(p, q, dx) == pytest.approx(expected, abs=1e-6)
+    assert kl_divergence(p, p, dx) == pytest.approx(0.0, abs=1e-12)
