@@ -272,8 +272,10 @@ def grid_divergences(real: torch.Tensor, fake: torch.Tensor, bins: int = 50,
                      extent: tuple[float, float] | None = None) -> dict[str, float]:
     """KL(real || fake) and JS(real, fake) in nats, from 2-D histograms on a bins x bins grid.
 
-    Both histograms get half a sample per cell (Jeffreys smoothing) so that KL stays finite where
-    the generator puts nothing; the numbers depend on the grid, so compare runs on the same grid.
+    JS is finite on any two histograms and is computed from the raw counts. KL is infinite where the generator
+    puts nothing, so for KL both histograms get half a sample per cell (Jeffreys smoothing). That smoothing is
+    kept out of JS on purpose: 2,500 pseudo-counts on 2,500 samples would pull a collapse onto one mode and
+    uniform noise to the same JS. The numbers depend on the grid, so compare runs on the same grid.
     """
     for name, points in (("real", real), ("fake", fake)):
         validate.tensor(points, name, "grid_divergences", shape=(None, 2))
@@ -287,11 +289,11 @@ def grid_divergences(real: torch.Tensor, fake: torch.Tensor, bins: int = 50,
         margin = 0.1 * (high - low)
         extent = (low - margin, high + margin)
     edges = [torch.linspace(extent[0], extent[1], bins + 1)] * 2
-    p, q = (torch.histogramdd(points.float().clamp(extent[0], extent[1]), bins=edges).hist.flatten() + 0.5
+    p, q = (torch.histogramdd(points.float().clamp(extent[0], extent[1]), bins=edges).hist.flatten()
             for points in (real, fake))
-    p, q = p / p.sum(), q / q.sum()
-    kl = float((p * (p / q).log()).sum())
-    return {"kl": kl, "js": js_divergence(p, q, dx=1.0)}
+    p_smooth, q_smooth = (p + 0.5) / (p + 0.5).sum(), (q + 0.5) / (q + 0.5).sum()
+    kl = float((p_smooth * (p_smooth / q_smooth).log()).sum())
+    return {"kl": kl, "js": js_divergence(p / p.sum(), q / q.sum(), dx=1.0)}
 
 
 # --- critic diagnostics (lesson 04) ---------------------------------------------------------------------
