@@ -7,6 +7,7 @@ solution with `raise NotImplementedError`, which the check reports as "not done 
 """
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, Callable
 
@@ -179,8 +180,9 @@ def inception_score_by_hand(score: Callable[[torch.Tensor], float]) -> None:
         expected = inception_score(probs)
         if not math.isclose(answer.item(), expected, rel_tol=1e-4, abs_tol=1e-6):
             raise _fail(exercise, _inception_mistake(name, answer.item(), expected, probs))
-    _passed(exercise, "one digit scores 1 (p(y|x) = p(y), nothing to learn from x), ten equal clear digits score "
-                      "10 (the number of classes), everything else lies in between.")
+    _passed(exercise, "it matches ganlib's score on four cases (one digit repeated, ten digits equally often, "
+                      "unsure predictions, five fairly sure digits). Compare the scores printed below with your "
+                      "predictions.")
 
 
 def _inception_mistake(case: str, answer: float, expected: float, probs: torch.Tensor) -> str:
@@ -241,6 +243,49 @@ def _discriminator_mistake(value: float, expected: float, real_logits: torch.Ten
             return problem
     return (f"with real_label={real_label} the loss should be {expected:.4f} (the BCE of D's logits on real "
             f"samples against real_label plus on fakes against 0, each averaged), yours is {value:.4f}")
+
+
+def ema_update_by_hand(update: Callable[[torch.nn.Module, torch.nn.Module, float], Any]) -> None:
+    """Lesson 02: update(averaged, live, decay) must move each weight of `averaged`, in place, to
+    decay * averaged + (1 - decay) * live, and leave `live` alone."""
+    exercise = "Exercise 3 (the weight average of G)"
+    with isolated_rng(0):
+        live = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.LeakyReLU(0.2), torch.nn.Linear(3, 2))
+        start = copy.deepcopy(live)
+        for weight in start.parameters():
+            weight.data += torch.randn_like(weight)
+    live_before = [weight.detach().clone() for weight in live.parameters()]
+    for decay in (0.9, 0.0, 1.0):
+        averaged = copy.deepcopy(start)
+        try:
+            _call(exercise, update, averaged, live, decay)
+        except CheckFailed as failure:
+            hint = " Wrap the update in `with torch.no_grad():`: the weights are leaves that need gradients, " \
+                   "so autograd refuses to change them in place." if "leaf Variable" in str(failure) else ""
+            raise _fail(exercise, str(failure).split(": ", 1)[1] + hint) from failure
+        if any(not torch.equal(w, before) for w, before in zip(live.parameters(), live_before)):
+            raise _fail(exercise, "your function changed the live network: only the average moves")
+        _compare_average(exercise, averaged, start, live, decay)
+    _passed(exercise, "each averaged weight moved the share 1 − decay of the way to the live weight, in place, "
+                      "and the live network is untouched.")
+
+
+def _compare_average(exercise: str, averaged: torch.nn.Module, start: torch.nn.Module, live: torch.nn.Module,
+                     decay: float) -> None:
+    """Compare the learner's averaged weights with the expected ones, naming the usual mistakes."""
+    pairs = list(zip(averaged.parameters(), start.parameters(), live.parameters()))
+    def matches(share: float) -> bool:
+        return all(torch.allclose(a.detach(), (1 - share) * s + share * l, atol=1e-6) for a, s, l in pairs)
+    if matches(1 - decay):
+        return
+    if all(torch.equal(a.detach(), s) for a, s, _ in pairs):
+        problem = "the averaged network did not change: update its weights in place (for example " \
+                  "`average.mul_(decay).add_(live, alpha=1 - decay)`), not a copy or a new module"
+    elif matches(decay):
+        problem = "decay and 1 - decay are swapped: decay is the share the average *keeps* (0.999 keeps most of it)"
+    else:
+        problem = f"with decay={decay} each averaged weight should be decay · averaged + (1 − decay) · live"
+    raise _fail(exercise, problem)
 
 
 # --- lesson 03 -------------------------------------------------------------------------------------------------
@@ -363,6 +408,33 @@ def _interpolation_mistake(exercise: str, values: list[float]) -> None:
         problem = "draw ε ~ U(0, 1) once per sample (torch.rand(batch, 1)), not once for the whole batch"
     raise _fail(exercise, f"{problem}. Test: f(x) = |x|²/2, real points u and fakes 3u on the unit sphere, where "
                           f"the penalty averages (2ε)² to 4/3 = 1.333; three calls gave {shown}.")
+
+
+GRADIENT_VERDICTS = ("exploding", "vanishing", "healthy")
+
+
+def critic_gradient_diagnosis(diagnose: Callable[[list[float]], str]) -> None:
+    """Lesson 04: diagnose(norms) must name a critic's per-layer gradient norms (input side first) 'exploding' when
+    the first layer's is over 100 times the last layer's, 'vanishing' when under 1/100 of it, else 'healthy'."""
+    exercise = "Exercise 3 (diagnose a critic from its gradients)"
+    cases = {"growing 4 times per layer towards the input": ([4.0 ** (12 - k) for k in range(12)], "exploding"),
+             "shrinking 14 times per layer towards the input": ([14.0 ** -(12 - k) for k in range(12)], "vanishing"),
+             "underflowed to exactly 0 in the first layers": ([0.0, 0.0, 1e-30] + [1e-3] * 9, "vanishing"),
+             "about the same at every layer": ([0.06, 0.05, 0.07, 0.06, 0.058], "healthy"),
+             "50 times larger at the input (inside the band)": ([50.0, 5.0, 1.0], "healthy"),
+             "a single layer": ([0.3], "healthy")}
+    for name, (norms, expected) in cases.items():
+        answer = _call(exercise, diagnose, list(norms))
+        if answer not in GRADIENT_VERDICTS:
+            raise _fail(exercise, f"return one of {GRADIENT_VERDICTS}, got {answer!r}")
+        if answer != expected:
+            hint = (" Compare the first layer (next to the input) with the last, not the other way round."
+                    if {answer, expected} == {"exploding", "vanishing"} else
+                    " An exact 0 is the extreme of vanishing: divide with care, or compare products instead."
+                    if norms[0] == 0.0 else " The band is a factor of 100 either way.")
+            raise _fail(exercise, f"norms {name} are {expected!r}, your function said {answer!r}.{hint}")
+    _passed(exercise, "each verdict compares the gradient next to the input with the one at the output, with a "
+                      "factor of 100 either way.")
 
 
 def w1_from_samples(distance: Callable[[torch.Tensor, torch.Tensor], float]) -> None:

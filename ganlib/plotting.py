@@ -1,6 +1,7 @@
 """Figures the lessons share: sample grids, loss curves, metric curves, class histograms."""
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -107,15 +108,74 @@ def smooth(values: Sequence[float], window: int) -> np.ndarray:
     return np.convolve(values, np.ones(window) / window, mode="valid")
 
 
-def plot_losses(history: dict[str, list[float]], title: str, window: int = 100, ax: plt.Axes | None = None) -> plt.Axes:
-    """Discriminator and generator loss per step, smoothed with a moving average."""
+# Where the standard GAN's curves settle when D cannot tell real from fake (D = 1/2 everywhere, lesson 01).
+EQUILIBRIUM_LOSSES = {"non_saturating": {"loss_d": 2 * math.log(2), "loss_g": math.log(2)},
+                      "minimax": {"loss_d": 2 * math.log(2), "loss_g": -math.log(2)}}
+
+
+def plot_losses(history: dict[str, list[float]], title: str, window: int = 100, ax: plt.Axes | None = None,
+                equilibrium_of: str | None = None) -> plt.Axes:
+    """Discriminator and generator loss per step, smoothed; `equilibrium_of` a generator loss draws its equilibrium."""
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.5))
+    equilibrium = EQUILIBRIUM_LOSSES[equilibrium_of] if equilibrium_of else {}
     for key, label in (("loss_d", "discriminator"), ("loss_g", "generator")):
         curve = smooth(history[key], window)
-        ax.plot(np.arange(len(curve)) + window // 2, curve, label=f"{label} loss")
+        line, = ax.plot(np.arange(len(curve)) + window // 2, curve, label=f"{label} loss")
+        if key in equilibrium:
+            ax.axhline(equilibrium[key], color=line.get_color(), linestyle=":",
+                       label=f"{label}'s at equilibrium, {equilibrium[key]:.3f}")
     ax.set(title=title, xlabel="training step", ylabel=f"loss (moving average of {window})")
-    ax.legend()
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_discriminator_outputs(history: dict[str, list[float]], title: str, window: int = 100,
+                               ax: plt.Axes | None = None) -> plt.Axes:
+    """D's mean probability on real and on fake batches per step, smoothed, with the equilibrium value 1/2."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    for key, label in (("d_real", "D(x), real"), ("d_fake", "D(G(z)), fake")):
+        curve = smooth(history[key], window)
+        ax.plot(np.arange(len(curve)) + window // 2, curve, label=label)
+    ax.axhline(0.5, color="gray", linestyle=":", label="equilibrium, 1/2")
+    ax.set(title=title, xlabel="training step", ylabel=f"mean probability (moving average of {window})", ylim=(0, 1))
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_runs_over_seeds(runs: dict[str, list[dict[str, list[float]]]], key: str, title: str,
+                         baseline: float | None = None, x: str = "train_seconds",
+                         ax: plt.Axes | None = None) -> plt.Axes:
+    """A metric against training seconds (or another `x` of the curves), one thin line per seed, a colour per recipe."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    for index, (name, curves) in enumerate(runs.items()):
+        for seed, curve in enumerate(curves):
+            ax.plot(curve[x], curve[key], color=f"C{index}", linewidth=1, alpha=0.8,
+                    label=f"{name} ({len(curves)} seeds)" if seed == 0 else None)
+    if baseline is not None:
+        ax.axhline(baseline, color="gray", linestyle="--", label="real data")
+    ax.set(title=title, xlabel="training seconds" if x == "train_seconds" else x.replace("_", " "), ylabel=key)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_seed_results(results: dict[str, list[float]], title: str, xlabel: str, baseline: float | None = None,
+                      ax: plt.Axes | None = None) -> plt.Axes:
+    """One row per recipe: each seed's value as a dot and their mean as a bar."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.2))
+    names = list(results)[::-1]  # the first recipe on top
+    for row, name in enumerate(names):
+        values = results[name]
+        ax.barh(row, float(np.mean(values)), color=f"C{len(names) - 1 - row}", alpha=0.35)
+        ax.plot(values, [row] * len(values), "o", color=f"C{len(names) - 1 - row}", markersize=5)
+    if baseline is not None:
+        ax.axvline(baseline, color="gray", linestyle="--", label="real data")
+        ax.legend(fontsize="small", loc="lower right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set(title=title, xlabel=f"{xlabel} (dots: seeds; bars: mean)")
     return ax
 
 
@@ -198,3 +258,26 @@ def plot_accuracy_vs_steps(curves: dict[str, list[list[list[float]]]], title: st
     ax.set(ylim=(0, 1), title=title, xlabel=xlabel, ylabel="test accuracy")
     ax.legend(loc="lower right", fontsize=8)
     return ax
+
+
+def plot_memorisation_check(generated: torch.Tensor, training: torch.Tensor, held_out: torch.Tensor,
+                            n_pairs: int = 8) -> dict[str, float]:
+    """Distances to the nearest training item of generated and of held-out real items, as histograms, with the
+    closest generated items beside their nearest training items; returns the medians and the share of generated
+    items closer than the closest 1% of held-out ones (a GAN that copies its training set scores far above 1%)."""
+    from .metrics import nearest_neighbours  # metrics loads judges and data; plotting alone should not need them
+    generated_distance, match = nearest_neighbours(generated, training)
+    held_out_distance, _ = nearest_neighbours(held_out, training)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 3.6), gridspec_kw={"width_ratios": [1.2, 1]})
+    bins = np.linspace(0, float(torch.cat([generated_distance, held_out_distance]).max()), 40)
+    ax1.hist(held_out_distance.numpy(), bins=bins, alpha=0.6, density=True, label="real digits not trained on")
+    ax1.hist(generated_distance.numpy(), bins=bins, alpha=0.6, density=True, label="generated")
+    ax1.set(title="Distance to the nearest training digit", xlabel="Euclidean distance (pixels in [-1, 1])",
+            ylabel="density")
+    ax1.legend(fontsize="small")
+    closest = generated_distance.argsort()[:n_pairs]
+    show_images(torch.cat([generated[closest].reshape(n_pairs, -1), training[match[closest]].reshape(n_pairs, -1)]),
+                f"{n_pairs} closest generated digits (top) and their nearest training digits", ncols=n_pairs, ax=ax2)
+    return {"generated_median": float(generated_distance.median()),
+            "held_out_median": float(held_out_distance.median()),
+            "closer_than_closest_1pct": float((generated_distance < held_out_distance.quantile(0.01)).float().mean())}

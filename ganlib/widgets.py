@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from . import validate
 from .audio import SpectrogramCodec, wav_player
 from .models import generate
-from .plotting import image_grid, smooth
+from .plotting import EQUILIBRIUM_LOSSES, image_grid, smooth
 from .training import SETTINGS, Control, Trainer
 
 SampleDrawer = Callable[[matplotlib.axes.Axes, Trainer], None]
@@ -65,9 +65,6 @@ def widget_bundle(widget: widgets.Widget, name: str, picture: bytes | None = Non
     return bundle
 
 
-# Where the standard GAN's curves settle when D cannot tell real from fake (D = 1/2 everywhere, lesson 01).
-EQUILIBRIUM_LOSSES = {"non_saturating": {"loss_d": 2 * math.log(2), "loss_g": math.log(2)},
-                      "minimax": {"loss_d": 2 * math.log(2), "loss_g": -math.log(2)}}
 CURVES = ("losses", "probabilities")
 
 

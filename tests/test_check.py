@@ -1,4 +1,5 @@
 """ganlib.check: each exercise's check passes the solution, and names the problem in the usual wrong answers."""
+import copy
 import math
 
 import pytest
@@ -26,8 +27,9 @@ def fails_with(check_function, answer, *phrases: str) -> str:
 
 EVERY_CHECK = [check.optimal_discriminator_closed_form, check.non_saturating_loss,
                check.value_against_optimal_discriminator, check.inception_score_by_hand, check.discriminator_step_loss,
+               check.ema_update_by_hand,
                check.high_quality_share, check.mode_coverage_by_hand, check.gradient_penalty_by_hand,
-               check.w1_from_samples, check.clipped_shares, check.image_to_magnitude, check.upsampling_block, check.broken_dcgan_rules,
+               check.w1_from_samples, check.critic_gradient_diagnosis, check.clipped_shares, check.image_to_magnitude, check.upsampling_block, check.broken_dcgan_rules,
                check.k_plus_one_loss, check.paired_interval]
 
 
@@ -110,6 +112,35 @@ def test_inception_score_check(capsys):
     fails_with(check.inception_score_by_hand, lambda probs: probs.mean(0), "shape")
     unclamped = lambda probs: torch.exp((probs * (probs.log() - probs.mean(0).log())).sum(1).mean())  # noqa: E731
     fails_with(check.inception_score_by_hand, unclamped, "NaN", "clamp_min")
+
+
+def ema_update_solution(averaged, live, decay):
+    with torch.no_grad():
+        for average, weight in zip(averaged.parameters(), live.parameters()):
+            average.mul_(decay).add_(weight, alpha=1 - decay)
+
+
+def test_ema_update_check(capsys):
+    check.ema_update_by_hand(ema_update_solution)
+    assert "correct" in capsys.readouterr().out
+    def swapped(averaged, live, decay):
+        ema_update_solution(averaged, live, 1 - decay)
+    fails_with(check.ema_update_by_hand, swapped, "swapped")
+    def without_no_grad(averaged, live, decay):
+        for average, weight in zip(averaged.parameters(), live.parameters()):
+            average.mul_(decay).add_(weight, alpha=1 - decay)
+    fails_with(check.ema_update_by_hand, without_no_grad, "torch.no_grad()")
+    def on_a_copy(averaged, live, decay):
+        averaged = copy.deepcopy(averaged)
+        ema_update_solution(averaged, live, decay)
+        return averaged
+    fails_with(check.ema_update_by_hand, on_a_copy, "did not change", "in place")
+    def moves_live(averaged, live, decay):
+        ema_update_solution(live, averaged, decay)
+    fails_with(check.ema_update_by_hand, moves_live, "changed the live network")
+    def plain_mean(averaged, live, decay):
+        ema_update_solution(averaged, live, 0.5)
+    fails_with(check.ema_update_by_hand, plain_mean, "decay · averaged + (1 − decay) · live")
 
 
 def discriminator_step_solution(discriminator, generator, real, z, real_label):
@@ -374,3 +405,26 @@ def test_paired_interval_check(capsys):
     fails_with(check.paired_interval, no_sqrt_n, "sqrt(n)")
     fails_with(check.paired_interval, lambda a, b: (0.0, -1.0, 1.0), "seed by seed")
     fails_with(check.paired_interval, lambda a, b: 0.2, "three numbers")
+
+
+def diagnosis_solution(norms):
+    first, last = norms[0], norms[-1]
+    if first > 100 * last:
+        return "exploding"
+    if first * 100 < last:
+        return "vanishing"
+    return "healthy"
+
+
+def test_critic_gradient_diagnosis_check(capsys):
+    check.critic_gradient_diagnosis(diagnosis_solution)
+    assert "correct" in capsys.readouterr().out
+    fails_with(check.critic_gradient_diagnosis, lambda norms: diagnosis_solution(norms[::-1]), "other way round")
+    fails_with(check.critic_gradient_diagnosis, lambda norms: "fine", "return one of")
+    def divides(norms):
+        ratio = norms[0] / norms[-1] if norms[-1] else float("inf")
+        return "exploding" if ratio > 100 else "vanishing" if ratio < 0.01 else "healthy"
+    check.critic_gradient_diagnosis(divides)
+    def ten_fold(norms):
+        return "exploding" if norms[0] > 10 * norms[-1] else "vanishing" if norms[0] * 10 < norms[-1] else "healthy"
+    fails_with(check.critic_gradient_diagnosis, ten_fold, "factor of 100")
