@@ -316,12 +316,15 @@ def activation_gradient_norms(discriminator: nn.Module, real: torch.Tensor, fake
     if not layers:
         raise ValueError("activation_gradient_norms: `discriminator` has no ReLU or LeakyReLU layers to measure")
     hooks = [layer.register_forward_hook(keep) for layer in layers]
+    was_training = discriminator.training
+    discriminator.eval()  # measuring must not change D: in training mode spectral norm updates its estimate
     try:
         scores = discriminator(torch.cat([real, fake]))
         (scores[len(real):].mean() - scores[:len(real)].mean()).backward()
     finally:
         for hook in hooks:
             hook.remove()
+        discriminator.train(was_training)
     discriminator.zero_grad(set_to_none=True)
     return [output.grad.norm().item() for output in outputs]
 

@@ -148,3 +148,16 @@ def test_activation_gradient_norms_explode_or_vanish_with_clipping_as_in_wgan_gp
     assert all(p.grad is None for p in critic.parameters()), "measuring must leave no gradients behind"
     with pytest.raises(ValueError, match="same shape"):
         activation_gradient_norms(critic, real, fake[:5])
+
+
+def test_activation_gradient_norms_leave_a_spectral_norm_critic_unchanged():
+    from ganlib.metrics import activation_gradient_norms
+    torch.manual_seed(0)
+    critic = MLPDiscriminator(4, (16, 8), spectral_norm=True)
+    real, fake = torch.randn(32, 4), torch.randn(32, 4) + 1
+    before = {name: value.clone() for name, value in critic.state_dict().items()}
+    first = activation_gradient_norms(critic, real, fake)
+    assert activation_gradient_norms(critic, real, fake) == first, "measuring twice must give the same norms"
+    assert all(torch.equal(before[name], value) for name, value in critic.state_dict().items()), \
+        "the power iteration's vectors must not move while measuring"
+    assert critic.training, "the critic's training mode must be restored"
