@@ -162,6 +162,69 @@ def _value_hint(answer: float, expected: float, dx: float) -> str:
     return " V(D*, G) = ∫ p_data log D* + p_g log(1 - D*) dx with D* = p_data / (p_data + p_g)."
 
 
+def generator_step_by_hand(step: Callable[..., Any]) -> None:
+    """Lesson 01: step(generator, discriminator, optimizer, z) must take one optimizer step of G on the
+    non-saturating loss of D's logits on G(z), from fresh gradients, leave D's weights alone and return the loss."""
+    exercise = "Exercise 4 (the generator's step)"
+    with isolated_rng(0):
+        generator = torch.nn.Sequential(torch.nn.Linear(1, 8), torch.nn.LeakyReLU(0.2), torch.nn.Linear(8, 1))
+        discriminator = torch.nn.Sequential(torch.nn.Linear(1, 8), torch.nn.LeakyReLU(0.2), torch.nn.Linear(8, 1),
+                                            torch.nn.Flatten(0))
+        noises = [torch.randn(32, 1) for _ in range(2)]
+    d_before = [weight.detach().clone() for weight in discriminator.parameters()]
+    learner_g = copy.deepcopy(generator)
+    optimizer = torch.optim.SGD(learner_g.parameters(), lr=0.1)  # plain SGD: the step is the gradient, exactly
+    losses = [_call(exercise, step, learner_g, discriminator, optimizer, z) for z in noises]
+    if any(not torch.equal(w.detach(), before) for w, before in zip(discriminator.parameters(), d_before)):
+        raise _fail(exercise, "your step changed D's weights: in G's step only G's optimizer steps")
+    versions = {name: _reference_generator_steps(generator, discriminator, noises, loss, zero_grad)
+                for name, loss, zero_grad in (("right", non_saturating_generator_loss, True),
+                                              ("saturating", saturating_generator_loss, True),
+                                              ("no zero_grad", non_saturating_generator_loss, False))}
+    _compare_generator_step(exercise, learner_g, generator, versions)
+    for loss, expected in zip(losses, versions["right"][1]):
+        value = float(loss.detach()) if isinstance(loss, torch.Tensor) and loss.numel() == 1 else loss
+        if not isinstance(value, (float, int)) or not math.isclose(value, expected, rel_tol=1e-4):
+            raise _fail(exercise, f"G moved as it should, but return the loss of the step as a number "
+                                  f"(here {expected:.4f}), got {loss!r}")
+    _passed(exercise, "G's weights moved exactly as one gradient step on -log D(G(z)) moves them, each step from "
+                      "fresh gradients, and D's weights are untouched.")
+
+
+def _reference_generator_steps(generator: torch.nn.Module, discriminator: torch.nn.Module, noises: list[torch.Tensor],
+                               loss_fn: Callable, zero_grad: bool) -> tuple[torch.nn.Module, list[float]]:
+    """G after one step per noise batch, done one way (right or a usual mistake), and the losses of the steps."""
+    generator, discriminator = copy.deepcopy(generator), copy.deepcopy(discriminator)
+    optimizer, losses = torch.optim.SGD(generator.parameters(), lr=0.1), []
+    for z in noises:
+        loss = loss_fn(discriminator(generator(z)))
+        if zero_grad:
+            optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return generator, losses
+
+
+def _compare_generator_step(exercise: str, learner_g: torch.nn.Module, start: torch.nn.Module,
+                            versions: dict[str, tuple[torch.nn.Module, list[float]]]) -> None:
+    """Compare the learner's G after two steps with the right one, naming the usual mistakes."""
+    def same(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+        return all(torch.allclose(x.detach(), y.detach(), atol=1e-6) for x, y in zip(a.parameters(), b.parameters()))
+    if same(learner_g, versions["right"][0]):
+        return
+    if same(learner_g, start):
+        raise _fail(exercise, "G's weights did not change: compute the loss on D(G(z)) without .detach() or "
+                              "torch.no_grad(), then call loss.backward() and optimizer.step()")
+    if same(learner_g, versions["saturating"][0]):
+        raise _fail(exercise, "that is the saturating loss log(1 - D(G(z))); G's step minimises -log D(G(z))")
+    if same(learner_g, versions["no zero_grad"][0]):
+        raise _fail(exercise, "the second step also used the first step's gradient: call optimizer.zero_grad() "
+                              "before loss.backward(), since backward adds to the gradients already there")
+    raise _fail(exercise, "after two steps G's weights differ from one optimizer step per call on the mean of "
+                          "-log D(G(z)) over the batch `z` (use the `z` you are given; draw no noise of your own)")
+
+
 # --- lesson 02 -------------------------------------------------------------------------------------------------
 def inception_score_by_hand(score: Callable[[torch.Tensor], float]) -> None:
     """Lesson 02: score(probs) must be exp(mean KL(p(y|x) || p(y))) for class probabilities [N, classes]."""
@@ -343,6 +406,33 @@ def mode_coverage_by_hand(count: Callable[[torch.Tensor, torch.Tensor, float], t
                                   "high-quality samples of it (20 of 2,500)")
     _passed(exercise, "a covered mode needs 0.8% of the samples near it, so a few stray points do not count, "
                       "and the high-quality share says how precisely the generator hits the modes it covers.")
+
+FAILURES = ("vanishing gradient", "mode collapse", "mode hopping")
+_FAILURE_ANSWERS = {"A": "mode hopping", "B": "vanishing gradient", "C": "mode collapse"}  # ganlib.failure_logs
+_FAILURE_EVIDENCE = {  # what to look at again, without naming the answer
+    "vanishing gradient": "compare G's gradient norm with the other two runs (the scale is logarithmic): how far "
+                          "can a generator move on that?",
+    "mode collapse": "read its heat map from left to right: where does the generator's mass sit in the second "
+                     "half of training, and does it leave?",
+    "mode hopping": "read its heat map from left to right: does its mass stay on the same modes, or move?"}
+
+
+def named_failures(name: Callable[[], dict[str, str]]) -> None:
+    """Lesson 03: name() must return {"A": failure, "B": failure, "C": failure} for the three logged runs of
+    `ganlib.failure_logs`, each failure one of FAILURES."""
+    exercise = "Exercise 3 (name each failure)"
+    answer = _call(exercise, name)
+    if not isinstance(answer, dict) or set(answer) != set(_FAILURE_ANSWERS):
+        raise _fail(exercise, f"return a dict with one entry per run, keys {sorted(_FAILURE_ANSWERS)}, got {answer!r}")
+    for letter in sorted(answer):
+        if answer[letter] not in FAILURES:
+            raise _fail(exercise, f"run {letter}: name one of {FAILURES}, got {answer[letter]!r}")
+    wrong = sorted(letter for letter, failure in answer.items() if failure != _FAILURE_ANSWERS[letter])
+    if wrong:
+        raise _fail(exercise, f"not yet: {len(wrong)} of 3 named wrong. Run {wrong[0]}: "
+                              f"{_FAILURE_EVIDENCE[_FAILURE_ANSWERS[wrong[0]]]}")
+    _passed(exercise, "each run named from its evidence: the gradient that carries G, and where its samples sit "
+                      "over time.")
 
 
 # --- lesson 04 -------------------------------------------------------------------------------------------------
@@ -622,6 +712,37 @@ def image_to_magnitude(invert: Callable[..., torch.Tensor]) -> None:
     raise _fail(exercise, f"your magnitudes differ from the codec's by up to {worst:.1%}: undo the four encoding "
                           "steps in reverse order (× clip_std, × std + mean, exp, - 1e-6)")
 
+SPEECH_PROBLEMS = ("whispered", "wrong digits")
+
+
+def speech_diagnosis(diagnose: Callable[[dict[str, float]], set]) -> None:
+    """Lesson 06: diagnose(scores) must return the set of problems a generator's as-heard scores show:
+    'whispered' when under half of its audible frames are voiced, 'wrong digits' when the recogniser hears the
+    requested digit in under 80% of clips; the IS and the FD decide neither."""
+    exercise = "Exercise 3 (diagnose a speech generator as heard)"
+    cases = {"voiced, right digits, a low IS": ({"voiced_share": 0.74, "label_accuracy": 0.93, "IS": 5.0}, set()),
+             "a whisper with a high IS": ({"voiced_share": 0.21, "label_accuracy": 0.94, "IS": 8.9}, {"whispered"}),
+             "voiced but mostly the wrong digit": ({"voiced_share": 0.70, "label_accuracy": 0.35, "IS": 8.1},
+                                                   {"wrong digits"}),
+             "whispered and the wrong digits": ({"voiced_share": 0.05, "label_accuracy": 0.62, "IS": 5.2},
+                                                {"whispered", "wrong digits"}),
+             "exactly at both limits": ({"voiced_share": 0.5, "label_accuracy": 0.8, "IS": 6.0}, set())}
+    for name, (scores, expected) in cases.items():
+        answer = _call(exercise, diagnose, {**scores, "FD": 40.0, "periodicity": 0.6})
+        if not isinstance(answer, (set, frozenset)) or not answer <= set(SPEECH_PROBLEMS):
+            raise _fail(exercise, f"return a set drawn from {SPEECH_PROBLEMS} (the empty set when nothing is "
+                                  f"wrong), got {answer!r}")
+        if answer != expected:
+            hint = (" Exactly at the limit nothing is wrong yet: 'under half' and 'under 80%' are strict."
+                    if name == "exactly at both limits" else
+                    " The IS does not hear a voice: section 4's whisper of real speech kept an IS of several."
+                    if "whispered" in expected ^ answer else
+                    " The label accuracy is the share of clips heard as the digit asked for.")
+            raise _fail(exercise, f"for {name} ({scores}) the problems are {sorted(expected) or 'none'}, yours "
+                                  f"{sorted(answer) or 'none'}.{hint}")
+    _passed(exercise, "each problem is read from the score that measures it: the voicing for a voice, the "
+                      "label accuracy for the digit.")
+
 
 # --- lesson 07 -------------------------------------------------------------------------------------------------
 def k_plus_one_loss(loss: Callable[..., torch.Tensor]) -> None:
@@ -701,3 +822,39 @@ def paired_interval(interval: Callable[[list[float], list[float]], tuple[float, 
     problem = next((text for value, text in hints.items() if math.isclose(half, value, rel_tol=1e-3)),
                    f"your interval's half-width is {half:.4f}; it should be {expected_half:.4f}")
     raise _fail(exercise, problem)
+
+TRAINING_VERDICTS = ("still improving", "cannot tell", "getting worse")
+
+
+def _ramp_curves(gains: list[float], start: int, end: int, spacing: int = 100) -> list[list[list[float]]]:
+    """One accuracy curve per gain: 0.6 until `start`, rising by the gain until `end`, then flat, to step 2,000."""
+    return [[[step, 0.6 + gain * min(1.0, max(0.0, (step - start) / (end - start)))]
+             for step in range(0, 2001, spacing)] for gain in gains]
+
+
+def training_verdict(verdict: Callable[[list[list[list[float]]], int], str]) -> None:
+    """Lesson 07: verdict(curves, last_steps) must compare, seed by seed, each curve's final accuracy with its
+    accuracy `last_steps` steps before the end: 'still improving' when the paired 95% interval of the gain lies
+    above 0, 'getting worse' when below, 'cannot tell' when it contains 0."""
+    exercise = "Exercise 3 (had it finished training?)"
+    cases = {"curves that rise to the end": (_ramp_curves([0.02, 0.03, 0.025, 0.028], 0, 2000), "still improving"),
+             "curves that stopped rising at step 1,200": (_ramp_curves([0.1, 0.12, 0.09], 0, 1200), "cannot tell"),
+             "curves that fall over their last 500 steps": (_ramp_curves([-0.015, -0.012, -0.014], 1500, 2000),
+                                                            "getting worse"),
+             "a mean gain of +1.2 points that one seed contradicts": (
+                 _ramp_curves([0.03, 0.025, -0.02], 1500, 2000), "cannot tell"),
+             "curves recorded every 50 steps, rising from step 1,500 to 1,750": (
+                 _ramp_curves([0.02, 0.03, 0.025], 1500, 1750, spacing=50), "still improving")}
+    for name, (curves, expected) in cases.items():
+        answer = _call(exercise, verdict, copy.deepcopy(curves), 500)
+        if answer not in TRAINING_VERDICTS:
+            raise _fail(exercise, f"return one of {TRAINING_VERDICTS}, got {answer!r}")
+        if answer != expected:
+            hint = {"a mean gain of +1.2 points that one seed contradicts":
+                        " A positive mean is not enough: with three seeds, does the interval of the gain exclude 0?",
+                    "curves recorded every 50 steps, rising from step 1,500 to 1,750":
+                        " Find the point `last_steps` before the end by its step, not by counting points."
+                    }.get(name, " Compare each seed's last accuracy with its own accuracy `last_steps` steps earlier.")
+            raise _fail(exercise, f"{name}: the verdict is {expected!r}, yours {answer!r}.{hint}")
+    _passed(exercise, "the gain is measured seed by seed over the same stretch of steps, and called only when "
+                      "its interval excludes 0.")

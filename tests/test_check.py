@@ -30,7 +30,8 @@ EVERY_CHECK = [check.optimal_discriminator_closed_form, check.non_saturating_los
                check.ema_update_by_hand,
                check.high_quality_share, check.mode_coverage_by_hand, check.gradient_penalty_by_hand,
                check.w1_from_samples, check.critic_gradient_diagnosis, check.clipped_shares, check.image_to_magnitude, check.upsampling_block, check.broken_dcgan_rules,
-               check.k_plus_one_loss, check.paired_interval]
+               check.k_plus_one_loss, check.paired_interval, check.generator_step_by_hand, check.named_failures,
+               check.speech_diagnosis, check.training_verdict]
 
 
 @pytest.mark.parametrize("check_function", EVERY_CHECK)
@@ -428,3 +429,89 @@ def test_critic_gradient_diagnosis_check(capsys):
     def ten_fold(norms):
         return "exploding" if norms[0] > 10 * norms[-1] else "vanishing" if norms[0] * 10 < norms[-1] else "healthy"
     fails_with(check.critic_gradient_diagnosis, ten_fold, "factor of 100")
+
+
+def generator_step_solution(generator, discriminator, optimizer, z, loss_fn=None, zero_grad=True):
+    """Lesson 01's Exercise 4, with switches for the usual mistakes."""
+    loss = (loss_fn or check.non_saturating_generator_loss)(discriminator(generator(z)))
+    if zero_grad:
+        optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def test_generator_step_check(capsys):
+    check.generator_step_by_hand(generator_step_solution)
+    assert "correct" in capsys.readouterr().out
+    fails_with(check.generator_step_by_hand,
+               lambda g, d, opt, z: generator_step_solution(g, d, opt, z, loss_fn=check.saturating_generator_loss),
+               "saturating loss")
+    fails_with(check.generator_step_by_hand,
+               lambda g, d, opt, z: generator_step_solution(g, d, opt, z, zero_grad=False), "zero_grad")
+    fails_with(check.generator_step_by_hand, lambda g, d, opt, z: generator_step_solution(
+        g, lambda x: d(x.detach()), opt, z), "did not change")
+    def moves_d(g, d, opt, z):
+        both = torch.optim.SGD([*g.parameters(), *d.parameters()], lr=0.1)
+        return generator_step_solution(g, d, both, z)
+    fails_with(check.generator_step_by_hand, moves_d, "changed D's weights")
+    fails_with(check.generator_step_by_hand,
+               lambda g, d, opt, z: generator_step_solution(g, d, opt, torch.randn_like(z)), "draw no noise of your own")
+    fails_with(check.generator_step_by_hand, lambda g, d, opt, z: [generator_step_solution(g, d, opt, z)][:0] or None,
+               "return the loss")
+
+
+def test_named_failures_check(capsys):
+    right = {"A": "mode hopping", "B": "vanishing gradient", "C": "mode collapse"}
+    check.named_failures(lambda: dict(right))
+    assert "correct" in capsys.readouterr().out
+    message = fails_with(check.named_failures, lambda: {**right, "A": "mode collapse", "C": "mode hopping"},
+                         "2 of 3 named wrong", "Run A")
+    assert not any(failure in message for failure in check.FAILURES), "a hint must not name the answer"
+    fails_with(check.named_failures, lambda: {**right, "B": "collapse"}, "name one of")
+    fails_with(check.named_failures, lambda: ["mode hopping"], "return a dict")
+
+
+def test_the_committed_failure_logs_show_the_failures_the_check_expects():
+    from ganlib.failure_logs import load_logs
+    logs = load_logs()
+    late_gradient = {letter: sum(log["grad_norm_g"][-200:]) / 200 for letter, log in logs.items()}
+    assert late_gradient["B"] < 0.01 * min(late_gradient["A"], late_gradient["C"]), late_gradient
+    second_half = {letter: torch.tensor([log[f"mode_{i}"][len(log["step"]) // 2:] for i in range(8)])
+                   for letter, log in logs.items()}
+    held = second_half["C"].sum(1) / second_half["C"].sum()  # C: its mass stays on a few modes
+    assert held.topk(2).values.sum() > 0.8, held
+    busiest = second_half["A"].argmax(0)  # A: the mode holding the most mass keeps changing
+    assert len(set(busiest.tolist())) >= 4, busiest
+
+
+def test_speech_diagnosis_check(capsys):
+    def solution(scores):
+        return {problem for problem, wrong in (("whispered", scores["voiced_share"] < 0.5),
+                                               ("wrong digits", scores["label_accuracy"] < 0.8)) if wrong}
+    check.speech_diagnosis(solution)
+    assert "correct" in capsys.readouterr().out
+    fails_with(check.speech_diagnosis, lambda s: solution(s) | ({"whispered"} if s["IS"] < 6 else set()),
+               "does not hear a voice")
+    fails_with(check.speech_diagnosis, lambda s: solution({**s, "voiced_share": s["voiced_share"] - 1e-9}),
+               "Exactly at the limit")
+    fails_with(check.speech_diagnosis, lambda s: sorted(solution(s)), "return a set")
+
+
+def test_training_verdict_check(capsys):
+    from ganlib.few_labels import paired_difference
+    def verdict(curves, last_steps, by_step=True, paired=True):
+        final = [curve[-1][1] for curve in curves]
+        earlier = [next(a for s, a in curve if s >= curve[-1][0] - last_steps) if by_step else curve[-6][1]
+                   for curve in curves]
+        if not paired:
+            mean = sum(f - e for f, e in zip(final, earlier)) / len(final)
+            return "still improving" if mean > 0.001 else "getting worse" if mean < -0.001 else "cannot tell"
+        interval = paired_difference(final, earlier)
+        return "still improving" if interval["low"] > 0 else "getting worse" if interval["high"] < 0 else "cannot tell"
+    check.training_verdict(verdict)
+    assert "correct" in capsys.readouterr().out
+    fails_with(check.training_verdict, lambda c, n: verdict(c, n, by_step=False), "by its step")
+    fails_with(check.training_verdict, lambda c, n: verdict(c, n, paired=False), "positive mean is not enough")
+    fails_with(check.training_verdict, lambda c, n: "finished", "return one of")
+

@@ -22,11 +22,15 @@ REPO = Path(__file__).resolve().parents[1]
 LESSONS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 LESSON = "01_gan_objective"
 # Typical mistakes in lesson 01, by exercise: a flipped sign, the log of a sigmoid that overflows to -inf at large
-# negative logits; exercise 3 is answered correctly, so this submission should earn exactly 1 point of 3.
+# negative logits, a generator step without zero_grad; exercise 3 is answered correctly, so this submission should
+# earn exactly 1 point of 4.
 MISTAKES = {
     "exercise-1-answer": "def d_star_closed_form(x: torch.Tensor) -> torch.Tensor:\n    return torch.sigmoid(2 * x - 2)",
     "exercise-2-answer": "def my_non_saturating_loss(fake_logits: torch.Tensor) -> torch.Tensor:\n"
                          "    return -torch.log(torch.sigmoid(fake_logits)).mean()",
+    "exercise-4-answer": "def generator_step(generator, discriminator, optimizer, z):\n"
+                         "    loss = non_saturating_generator_loss(discriminator(generator(z)))\n"
+                         "    loss.backward()\n    optimizer.step()\n    return loss.item()",
 }
 
 
@@ -110,4 +114,4 @@ def test_autograde_scores_a_correct_and_a_mistaken_submission_of_lesson_01(cours
                             gradebook.find_submission(LESSON, student).max_score)
                   for student in ("correct_student", "mistaken_student")}
     print(f"autograded {LESSON}: {scores}")
-    assert scores == {"correct_student": (3.0, 3.0), "mistaken_student": (1.0, 3.0)}
+    assert scores == {"correct_student": (4.0, 4.0), "mistaken_student": (1.0, 4.0)}
