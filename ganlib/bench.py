@@ -183,6 +183,27 @@ def measure_conv_throughput(steps: int) -> dict:
     return result
 
 
+SCALING_RECIPES = ("mnist_mlp", "mnist_dcgan")
+
+
+def measure_process_scaling(steps: int, processes: tuple[int, ...] = (1, 2)) -> dict:
+    """Steps per second of `python -m ganlib.train` on 1 process (all threads) and under torchrun on N processes
+    (one thread each), the same global batch, from each run's own training clock (start-up excluded)."""
+    result: dict = {"steps": steps, "processes": list(processes)}
+    for recipe in SCALING_RECIPES:
+        for count in processes:
+            with tempfile.TemporaryDirectory() as out:
+                launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={count}"] * (count > 1)
+                command = [sys.executable, *launcher, "-m", "ganlib.train", recipe, "--steps", str(steps),
+                           "--metric-every", "0", "--save-every", str(steps), "--out", out]
+                finished = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+                if finished.returncode:
+                    raise RuntimeError(f"{' '.join(command)} failed:\n{finished.stderr[-3000:]}")
+                state = torch.load(Path(out) / recipe / "checkpoint.pt", weights_only=True)
+                result[f"{recipe}_{count}_processes_steps_per_s"] = state["step"] / state["train_seconds"]
+    return result
+
+
 def _quality_curve(train_for: Callable[[float], None], generator: Callable[[], nn.Module], max_seconds: float,
                    eval_every: float, samples: int) -> dict:
     """Train in slices of `eval_every` seconds, scoring the IS after each, until IS >= 9 or `max_seconds`."""
@@ -300,6 +321,14 @@ def format_report(report: dict) -> str:
         for precision in ("float32", "bfloat16"):
             lines.append(f"{precision:10s} {conv[precision + '_nchw_steps_per_s']:8.1f} "
                          f"{conv[precision + '_channels_last_steps_per_s']:14.1f}")
+    scaling = report.get("process_scaling")
+    if scaling:
+        counts = scaling["processes"]
+        lines += ["", f"python -m ganlib.train on N processes (torchrun, gloo), {scaling['steps']} steps, steps/s",
+                  f"{'recipe':14s} " + " ".join(f"{f'N={count}':>8s}" for count in counts)]
+        for recipe in SCALING_RECIPES:
+            lines.append(f"{recipe:14s} " + " ".join(f"{scaling[f'{recipe}_{count}_processes_steps_per_s']:8.1f}"
+                                                    for count in counts))
     ttq = report.get("time_to_quality")
     if ttq:
         header = " ".join(f"{'IS>=' + format(th, 'g'):>12s}" for th in QUALITY_THRESHOLDS)
@@ -328,6 +357,8 @@ def run_benchmark(quick: bool, notebook_modes: list[str], only: str = "", parts:
         report["throughput"] = measure_throughput(settings["throughput_steps"])
     if wanted("conv"):
         report["conv_throughput"] = measure_conv_throughput(settings["throughput_steps"])
+    if wanted("processes"):
+        report["process_scaling"] = measure_process_scaling(settings["throughput_steps"])
     if wanted("quality"):
         report["time_to_quality"] = measure_time_to_quality(settings["ttq_seconds"], settings["eval_every_seconds"],
                                                             settings["eval_samples"])
@@ -344,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebooks", choices=("none", "quick", "full", "both"), default="quick",
                         help="run the notebooks in quick mode (default), full mode (about an hour), both, or none")
     parser.add_argument("--only", default="", help="only notebooks whose file name contains this text")
-    parser.add_argument("--parts", default="all", help="comma-separated: throughput, conv, quality (default: all)")
+    parser.add_argument("--parts", default="all", help="comma-separated: throughput, conv, processes, quality "
+                                                             "(default: all)")
     parser.add_argument("--out", default=str(REPO_ROOT / "artifacts" / "bench.json"), help="where to write the JSON")
     args = parser.parse_args(argv)
     modes = {"none": [], "quick": ["quick"], "full": ["full"], "both": ["quick", "full"]}[args.notebooks]

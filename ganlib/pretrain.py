@@ -42,6 +42,7 @@ class Recipe:
     steps: int
     evaluate: Callable[[Trainer], dict[str, float]]
     committed: bool = True  # False: only its JSON record is committed (the checkpoint would break the size cap)
+    corpora: tuple[str, ...] = ()  # the data sets build(corpus=...) accepts, the first the default; () if no choice
 
 
 def scored_samples(metric: Callable[[nn.Module], dict[str, float]]) -> Callable[[Trainer], dict[str, float]]:
@@ -80,16 +81,17 @@ SPOKEN_DIGIT_STEPS = 4_000  # lesson 06's headline model: 931 s of training on 2
 
 
 def spoken_digit_trainer(metric_every: int = 500, *, source_filter: bool = True, envelope_smoothing: float = 1.5,
-                         detail_bins: int = 7, seed: int = SEED, device: str = "cpu") -> Trainer:
+                         detail_bins: int = 7, seed: int = SEED, device: str = "cpu", corpus: str = "fsdd") -> Trainer:
     """Lesson 06's class-conditional spectrogram GAN, built as the lesson builds it: a source-filter generator
-    (HarmonicGenerator) against an SN-GAN projection discriminator with a fine-detail critic, hinge loss.
+    (HarmonicGenerator) against an SN-GAN projection discriminator with a fine-detail critic, hinge loss. `corpus`
+    "sc09" trains it on SC09 (when in the data root), with a codec and a judging recogniser of SC09's own.
 
     The keywords take one change away at a time (`python -m ganlib.voicing_study`): `source_filter=False` draws the
     image with a plain ConvGenerator, `envelope_smoothing=0` leaves the envelope unsmoothed, `detail_bins=0` drops
     the fine-detail critic.
     """
-    images, labels = audio.fsdd_images("train")
-    codec = audio.standard_codec()
+    images, labels = audio.spoken_digit_images(corpus, "train")
+    codec = audio.corpus_codec(corpus)
     set_seed(seed)
     if source_filter:
         generator = HarmonicGenerator(100, (128, 64), width=16, n_classes=10, hz_per_bin=codec.hz_per_bin,
@@ -99,8 +101,8 @@ def spoken_digit_trainer(metric_every: int = 500, *, source_filter: bool = True,
     discriminator = ConvDiscriminator((128, 64), width=16, spectral_norm=True, n_classes=10, detail_bins=detail_bins)
     return Trainer(generator, discriminator, images, labels=labels, seed=seed, g_loss="hinge", lr_g=2e-4, lr_d=2e-4,
                    betas=(0.5, 0.999), ema_decay=0.995, fast=True,
-                   metric_fn=audio.spectrogram_metrics(n=1000, voicing_clips=100) if metric_every else None,
-                   metric_every=metric_every, snapshot_every=0, device=device)
+                   metric_fn=(audio.spectrogram_metrics(n=1000, voicing_clips=100, corpus=corpus)
+                              if metric_every else None), metric_every=metric_every, snapshot_every=0, device=device)
 
 
 def _score_spoken_digits(generator: nn.Module) -> dict[str, float]:
@@ -127,7 +129,8 @@ RECIPES: dict[str, Recipe] = {
                           mnist_dcgan_trainer, 3_000, scored_samples(generator_metrics(n=5000))),
     "spoken_digits": Recipe("06", "class-conditional spectrogram GAN on FSDD, lesson 06's source-filter generator "
                                   "against an SN-GAN with a fine-detail critic, hinge loss (fast=True)",
-                            spoken_digit_trainer, SPOKEN_DIGIT_STEPS, scored_samples(_score_spoken_digits)),
+                            spoken_digit_trainer, SPOKEN_DIGIT_STEPS, scored_samples(_score_spoken_digits),
+                            corpora=audio.SPEECH_CORPORA),
     # Its checkpoint (G, D, D's average and both optimizers: about 33 MB) would break the 40 MB cap on all
     # checkpoints together, and a 5-minute run fits in lesson 07's budget, so only its record is committed.
     "mnist_semi_supervised": Recipe("07", "semi-supervised GAN on MNIST with 100 labels (Salimans et al.'s MLP "

@@ -13,6 +13,10 @@ overrides on the command line or in a small TOML file. A run lives in one folder
 
 Example: `python -m ganlib.train mnist_dcgan --steps 20000 --batch-size 128 --lr-g 5e-4`.
 
+The spoken-digit recipe trains on FSDD, or with `--corpus sc09` on SC09 (Speech Commands'
+digit words, once `ganlib.audio.fetch_sc09` has put them in the data root), with a codec and a judging recogniser
+fitted to SC09 (trained once, cached like FSDD's), in its own run folder `runs/spoken_digits-sc09`.
+
 On several processes: `torchrun --nproc_per_node=2 -m ganlib.train mnist_dcgan ...` (see `ganlib.distributed`):
 `--batch-size` is then the global batch, split equally between the processes, and the learning rates stay those of
 one process with that batch, because every update is the one that process would make.
@@ -28,9 +32,9 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import distributed
+from . import audio, distributed
 from .config import REPO_ROOT
-from .data import Shard
+from .data import DataNotFoundError, Shard
 from .pretrain import RECIPES
 from .training import Trainer
 from .training.guard import LOGGED
@@ -39,7 +43,7 @@ from .training.trainer import progress_bar
 DEFAULT_OUT = REPO_ROOT / "runs"
 # Live settings a run may change, each checked as the Trainer checks it.
 OVERRIDABLE = ("batch_size", "lr_g", "lr_d", "gradient_penalty")
-RUN_KEYS = {"recipe", "steps", "device", "out", "save_every", "float32", "metric_every", *OVERRIDABLE}
+RUN_KEYS = {"recipe", "corpus", "steps", "device", "out", "save_every", "float32", "metric_every", *OVERRIDABLE}
 
 
 @dataclass
@@ -47,6 +51,7 @@ class RunConfig:
     """One run: which recipe, how long, where, and the settings that differ from the recipe's."""
 
     recipe: str
+    corpus: str | None = None  # the data set, for recipes that offer a choice (spoken_digits: fsdd or sc09)
     steps: int | None = None  # the step to train to; None: the recipe's own length
     device: str | None = None  # None: the CPU
     out: str = str(DEFAULT_OUT)
@@ -57,8 +62,9 @@ class RunConfig:
 
     @property
     def folder(self) -> Path:
-        """The run's folder: OUT/RECIPE."""
-        return Path(self.out) / self.recipe
+        """The run's folder: OUT/RECIPE, or OUT/RECIPE-CORPUS on a data set other than the recipe's own."""
+        default = (RECIPES[self.recipe].corpora or (None,))[0]
+        return Path(self.out) / (self.recipe if self.corpus in (None, default) else f"{self.recipe}-{self.corpus}")
 
 
 def read_config_file(path: str | Path) -> dict[str, object]:
@@ -81,17 +87,22 @@ def make_config(values: dict[str, object]) -> RunConfig:
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):
             kind = "a positive int" if low else "an int >= 0"
             raise ValueError(f"ganlib.train: `{key}` must be {kind}, got {value!r}")
+    corpus, corpora = values.get("corpus"), RECIPES[name].corpora
+    if corpus is not None and corpus not in corpora:
+        offered = f"one of {list(corpora)}" if corpora else "left out: this recipe trains on one data set"
+        raise ValueError(f"ganlib.train: `corpus` for {name} must be {offered}, got {corpus!r}")
     if not isinstance(values.get("float32", False), bool):
         raise ValueError(f"ganlib.train: `float32` must be true or false, got {values['float32']!r}")
     overrides = {key: values[key] for key in OVERRIDABLE if values.get(key) is not None}
-    plain = {key: values[key] for key in ("steps", "device", "out", "save_every", "float32", "metric_every")
+    plain = {key: values[key] for key in ("corpus", "steps", "device", "out", "save_every", "float32", "metric_every")
              if values.get(key) is not None}
     return RunConfig(recipe=name, overrides=overrides, **plain)
 
 
 def build_trainer(config: RunConfig) -> Trainer:
     """The recipe's Trainer on `config.device`, with the overrides applied (each checked by the Trainer)."""
-    trainer = RECIPES[config.recipe].build(device=config.device or "cpu")
+    choice = {"corpus": config.corpus} if config.corpus else {}
+    trainer = RECIPES[config.recipe].build(device=config.device or "cpu", **choice)
     trainer.set_hyperparameters(**config.overrides)
     if config.float32:
         trainer.fast = False  # float32 products throughout: slower, and no bfloat16 rounding
@@ -146,7 +157,8 @@ def with_earlier_settings(config: RunConfig) -> RunConfig:
     earlier = json.loads(path.read_text())
     if earlier.get("recipe") != config.recipe:
         raise ValueError(f"ganlib.train: {config.folder} holds a run of {earlier.get('recipe')!r}, not {config.recipe!r}")
-    return RunConfig(recipe=config.recipe, steps=config.steps or earlier.get("steps"),
+    return RunConfig(recipe=config.recipe, corpus=config.corpus or earlier.get("corpus"),
+                     steps=config.steps or earlier.get("steps"),
                      device=config.device or earlier.get("device"), out=config.out, save_every=config.save_every,
                      float32=config.float32 or earlier.get("float32", False),
                      metric_every=config.metric_every if config.metric_every is not None else earlier.get("metric_every"),
@@ -168,6 +180,8 @@ def prepare(config: RunConfig, shard: Shard = Shard()) -> tuple[Trainer, RunConf
     distributed.barrier()  # every process has read the old run.json and checkpoint before rank 0 writes
     if shard.is_main:
         (folder / "run.json").write_text(json.dumps(asdict(config), indent=1) + "\n")
+        if "sc09" in RECIPES[config.recipe].corpora and config.corpus in (None, "fsdd") and audio.sc09_present():
+            print("SC09 is in the data root: add --corpus sc09 to train on it (in its own run folder)")
     return trainer, config
 
 
@@ -187,8 +201,9 @@ def train(trainer: Trainer, config: RunConfig, progress: bool = True) -> Trainer
                 bar.update(1)
                 if trainer.step_count % config.save_every == 0:
                     save(trainer, config.folder)
-                    bar.set_postfix(loss_d=f"{trainer.history['loss_d'][-1]:.3f}",
-                                    loss_g=f"{trainer.history['loss_g'][-1]:.3f}")
+                    if main:  # rank 0 flushed its history to save it; another rank's may still be empty
+                        bar.set_postfix(loss_d=f"{trainer.history['loss_d'][-1]:.3f}",
+                                        loss_g=f"{trainer.history['loss_g'][-1]:.3f}")
             trainer.finish()
     except KeyboardInterrupt:  # a step is never cut in half (the Trainer defers interrupts), so this state is whole
         save(trainer, config.folder, together=trainer.shard.world_size == 1)
@@ -215,6 +230,8 @@ def parse_arguments(argv: list[str] | None) -> RunConfig:
     parser = argparse.ArgumentParser(prog="python -m ganlib.train", description=__doc__.splitlines()[0])
     parser.add_argument("recipe", nargs="?", choices=sorted(RECIPES), help="which lesson's headline model")
     parser.add_argument("--config", help="a TOML file with any of the options below (and `recipe`)")
+    parser.add_argument("--corpus", help="spoken_digits only: fsdd (default) or sc09, once fetched into the data "
+                                         "root (ganlib.audio.fetch_sc09)")
     parser.add_argument("--steps", type=int, help="train up to this step (default: the recipe's length)")
     parser.add_argument("--batch-size", type=int, help="batch size (default: the recipe's)")
     parser.add_argument("--lr-g", type=float, help="generator's learning rate (default: the recipe's)")
@@ -239,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = parse_arguments(argv)
         trainer, config = prepare(config, distributed.start(config.device or "cpu"))
-    except (ValueError, TypeError, OSError, tomllib.TOMLDecodeError) as error:
+    except (ValueError, TypeError, OSError, DataNotFoundError, tomllib.TOMLDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)
         distributed.stop()
         return 2

@@ -35,6 +35,9 @@ def test_a_quick_benchmark_writes_every_field_and_prints_the_table(tmp_path, cap
     conv = report["conv_throughput"]
     assert all(_positive_number(conv[f"{precision}_{layout}_steps_per_s"])
                for precision in ("float32", "bfloat16") for layout in ("nchw", "channels_last"))
+    scaling = report["process_scaling"]
+    assert all(_positive_number(scaling[f"{recipe}_{count}_processes_steps_per_s"])
+               for recipe in bench.SCALING_RECIPES for count in (1, 2))
     assert set(report["time_to_quality"]) == {"reference", "lesson02_recommended", "lesson02_recommended_fast",
                                               "lesson05_dcgan_fast"}
     for result in report["time_to_quality"].values():
@@ -49,7 +52,7 @@ def test_a_quick_benchmark_writes_every_field_and_prints_the_table(tmp_path, cap
     assert _positive_number(notebook["seconds"]) and notebook["peak_memory_mb"] > 100  # a kernel with torch loaded
     printed = capsys.readouterr().out
     assert "tutorial loop" in printed and "Time to quality" in printed and "01_gan_objective.ipynb" in printed
-    assert "lesson 05's DCGAN" in printed
+    assert "lesson 05's DCGAN" in printed and "on N processes" in printed
 
 
 def test_a_failing_notebook_is_reported_with_its_error(tmp_path):

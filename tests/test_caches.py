@@ -18,8 +18,8 @@ from ganlib.config import REPO_ROOT, cache_root, data_root
 from ganlib.data import load_mnist
 from ganlib.metrics import CLASSIFIER_FILE, MnistClassifier, load_classifier
 
-LOADERS = (load_mnist, load_fsdd, load_classifier, load_recogniser, ganlib.audio.standard_codec,
-           ganlib.audio.fsdd_images)
+LOADERS = (load_mnist, load_fsdd, load_classifier, load_recogniser, ganlib.audio.load_spoken_digits,
+           ganlib.audio.corpus_codec, ganlib.audio.spoken_digit_images)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def fresh_loaders():
 
 def _tiny_judge(network):
     """Stands in for a judge's minute of training: an untrained network (seeded) that claims full accuracy."""
-    def train():
+    def train(**_settings):
         torch.manual_seed(0)
         return network(), 1.0
     return train

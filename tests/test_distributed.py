@@ -7,6 +7,7 @@ run. Weights are a poor yardstick here: batch norm makes the weights before it f
 change nothing, and Adam turns rounding noise in those directions into steps of the learning rate's size.
 """
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -67,8 +68,38 @@ def test_two_processes_make_the_updates_of_one_process_with_the_whole_batch(tmp_
     assert distance < TOLERANCE[name]
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on now, for a rendezvous."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_machines_joined_by_a_rendezvous_train_as_one_process(tmp_path):
+    """The README's several-machines command, with both "machines" on this one: two torchrun agents of one process
+    each meet at a c10d rendezvous. Each process must take the slice of its global rank (both have local rank 0)."""
+    arguments, steps = RUNS["mlp"]
+    endpoint = f"127.0.0.1:{free_port()}"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1",
+               "--rdzv-backend=c10d", f"--rdzv-endpoint={endpoint}", "--rdzv-id=two-machines",
+               "-m", "ganlib.train", *arguments, "--steps", str(steps), "--metric-every", "0"]
+    agents = [subprocess.Popen([*command, "--out", str(tmp_path / f"machine{n}")], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+              for n in range(2)]
+    logs = [agent.communicate(timeout=600)[0] for agent in agents]
+    assert all(agent.returncode == 0 for agent in agents), "\n".join(log[-3000:] for log in logs)
+    saved = [path for n in range(2) if (path := tmp_path / f"machine{n}" / arguments[0] / "checkpoint.pt").exists()]
+    assert len(saved) == 1  # rank 0 alone saves, on whichever machine it landed
+    start = outputs(arguments[0], None)
+    one = outputs(arguments[0], train(tmp_path / "one", arguments, 1, steps))
+    distance = float((one - outputs(arguments[0], saved[0])).norm() / (one - start).norm())
+    print(f"two machines end {distance:.2g} of training's movement away from one process")
+    assert distance < TOLERANCE["mlp"]
+
+
 def test_a_stopped_two_process_run_resumed_is_the_run_without_the_stop(tmp_path):
-    whole = torch.load(train(tmp_path / "whole", ["mnist_mlp"], 2, 12), weights_only=True)
+    # saving every 4 steps too: only rank 0 writes, and the other ranks must go on without its flushed history
+    whole = torch.load(train(tmp_path / "whole", ["mnist_mlp", "--save-every", "4"], 2, 12), weights_only=True)
     train(tmp_path / "stopped", ["mnist_mlp"], 2, 6)
     resumed = torch.load(train(tmp_path / "stopped", ["mnist_mlp"], 2, 12), weights_only=True)
     for net in ("generator", "discriminator"):
