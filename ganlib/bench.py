@@ -27,6 +27,7 @@ from .config import QUICK_ENV, REPO_ROOT, data_root, set_seed
 from .data import load_mnist, mnist_vectors
 from .metrics import generator_metrics
 from .models import MLPDiscriminator, MLPGenerator
+from .notebook_files import lesson_paths
 from .training import Trainer, has_native_bfloat16
 from .training.guard import divergence
 
@@ -362,7 +363,7 @@ def run_benchmark(quick: bool, notebook_modes: list[str], only: str = "", parts:
     if wanted("quality"):
         report["time_to_quality"] = measure_time_to_quality(settings["ttq_seconds"], settings["eval_every_seconds"],
                                                             settings["eval_samples"])
-    notebooks = [path for path in sorted((REPO_ROOT / "notebooks").glob("*.ipynb")) if only in path.name]
+    notebooks = [path for path in lesson_paths() if only in path.name]
     report["notebooks"] = [notebook_cost(path, quick=(mode == "quick")) for mode in notebook_modes
                            for path in notebooks]
     return report

@@ -25,6 +25,7 @@ from pathlib import Path
 import nbformat
 
 from .config import REPO_ROOT
+from .notebook_files import lesson_paths, write_notebook
 
 BOOK_CONFIG = REPO_ROOT / "book" / "_config.yml"
 SOURCE_DIR = REPO_ROOT / "build" / "book-source"
@@ -42,14 +43,9 @@ class BookBuild:
     seconds: float
 
 
-def lessons(notebooks: Path = REPO_ROOT / "notebooks") -> list[Path]:
-    """The lesson notebooks in course order (their names start with the lesson's number)."""
-    return sorted(notebooks.glob("[0-9][0-9]_*.ipynb"))
-
-
-def table_of_contents(lesson_paths: list[Path]) -> str:
+def table_of_contents(lessons: list[Path]) -> str:
     """Jupyter Book's _toc.yml: the README as home page, the lessons, then the guides."""
-    chapters = "\n".join(f"      - file: notebooks/{path.stem}" for path in lesson_paths)
+    chapters = "\n".join(f"      - file: notebooks/{path.stem}" for path in lessons)
     return ("format: jb-book\nroot: README\nparts:\n"
             f"  - caption: Lessons\n    chapters:\n{chapters}\n"
             "  - caption: Teaching and contributing\n    chapters:\n"
@@ -81,7 +77,7 @@ def drop_widget_state(path: Path) -> None:
     output carries a picture that the site shows instead."""
     notebook = nbformat.read(path, as_version=4)
     notebook.metadata.pop("widgets", None)
-    nbformat.write(notebook, path)
+    write_notebook(notebook, path)
 
 
 def mathjax_folder() -> Path:
@@ -104,8 +100,8 @@ def stage(source_dir: Path = SOURCE_DIR) -> list[str]:
     """Copy the pages, the files they link to, the config, a table of contents and MathJax; returns the pages."""
     if source_dir.exists():
         shutil.rmtree(source_dir)
-    lesson_paths = lessons()
-    pages = [HOME, *(path.relative_to(REPO_ROOT).as_posix() for path in lesson_paths), GUIDE, CONTRIBUTING]
+    lessons = lesson_paths()
+    pages = [HOME, *(path.relative_to(REPO_ROOT).as_posix() for path in lessons), GUIDE, CONTRIBUTING]
     for page in pages:
         files = [page, *linked_files(page, page_text(REPO_ROOT / page))]
         for name in files:
@@ -114,7 +110,7 @@ def stage(source_dir: Path = SOURCE_DIR) -> list[str]:
         if page.endswith(".ipynb"):
             drop_widget_state(source_dir / page)
     shutil.copy2(BOOK_CONFIG, source_dir / "_config.yml")
-    (source_dir / "_toc.yml").write_text(table_of_contents(lesson_paths))
+    (source_dir / "_toc.yml").write_text(table_of_contents(lessons))
     copy_mathjax(source_dir / "_static")
     return pages
 

@@ -28,6 +28,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .notebook_files import lesson_paths
+
 NUMBER = re.compile(r"(?<![\w.,])[−-]?\d{1,3}(?:,\d{3})*(?:\.\d+)?%|(?<![\w.,])[−-]?\d{1,3}(?:,\d{3})*\.\d+(?![\d%])"
                     r"|(?<![\w.,])[−-]?\d+\.\d+(?![\d%])")
 ANY_NUMBER = re.compile(r"[−-]?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -160,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", help="notebooks to check (default: every lesson)")
     parser.add_argument("--power", action="store_true", help="also measure how often made-up numbers are flagged")
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+    paths = args.notebooks or lesson_paths()
     if args.power:
         flagged, total = detection_rate(paths)
         print(f"made-up numbers flagged: {flagged} of {total} ({flagged / max(total, 1):.0%})")

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import nbformat
 
-from .student import END, NOTEBOOKS, solution_regions
+from .notebook_files import NOTEBOOKS, lesson_paths, write_notebook
+from .student import END, solution_regions
 
 POINTS = 1
 CHECK_CALL = re.compile(r"^check\.\w+\(", re.M)
@@ -85,15 +86,10 @@ def marked(notebook: nbformat.NotebookNode, lesson: str) -> nbformat.NotebookNod
     return notebook
 
 
-def write_notebook(notebook: nbformat.NotebookNode, path: Path) -> None:
-    """Write a notebook as the course's notebooks are written (one-space indent, UTF-8, final newline)."""
-    path.write_text(nbformat.writes(notebook, version=4) + "\n")
-
-
 def mark_lessons(notebooks: Path = NOTEBOOKS) -> list[str]:
     """Mark every lesson in place; returns the names of those that changed."""
     changed = []
-    for path in sorted(notebooks.glob("[0-9][0-9]_*.ipynb")):
+    for path in lesson_paths(notebooks):
         notebook = nbformat.read(path, as_version=4)
         updated = marked(notebook, path.name)
         if updated != notebook:
@@ -107,7 +103,7 @@ def write_course(root: Path, notebooks: Path = NOTEBOOKS) -> list[str]:
     root.mkdir(parents=True, exist_ok=True)
     (root / "nbgrader_config.py").write_text(CONFIG.format(root=str(root.resolve())))
     names = []
-    for path in sorted(notebooks.glob("[0-9][0-9]_*.ipynb")):
+    for path in lesson_paths(notebooks):
         notebook = marked(nbformat.read(path, as_version=4), path.name)
         folder = root / "source" / path.stem
         folder.mkdir(parents=True, exist_ok=True)

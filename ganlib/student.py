@@ -13,10 +13,10 @@ from pathlib import Path
 import nbformat
 
 from .config import REPO_ROOT
+from .notebook_files import NOTEBOOKS, lesson_paths, write_notebook
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = ["# YOUR CODE HERE", "raise NotImplementedError()"]
-NOTEBOOKS = REPO_ROOT / "notebooks"
 STUDENT_DIR = REPO_ROOT / "student"
 
 
@@ -64,9 +64,9 @@ def write_student_versions(out_dir: Path = STUDENT_DIR, notebooks: Path = NOTEBO
     """Write the student version of every lesson to out_dir; returns the number of solutions stubbed in each."""
     out_dir.mkdir(parents=True, exist_ok=True)
     counts = {}
-    for path in sorted(notebooks.glob("*.ipynb")):
+    for path in lesson_paths(notebooks):
         notebook = nbformat.read(path, as_version=4)
-        nbformat.write(student_notebook(notebook, path.name), out_dir / path.name)
+        write_notebook(student_notebook(notebook, path.name), out_dir / path.name)
         counts[path.name] = sum(len(solution_regions(cell.source)) for cell in notebook.cells
                                 if cell.cell_type == "code")
     return counts

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import nbformat
 
+from .notebook_files import write_notebook
+
 
 def as_displayed(text: str) -> str:
     """Text as a terminal shows it: after a carriage return, what follows overwrites the line from its start."""
@@ -48,7 +50,7 @@ def tidy_notebook(path: str | Path) -> int:
             before = len(cell.outputs)
             cell.outputs = tidy_cell_outputs(cell.outputs)
             removed += before - len(cell.outputs)
-    nbformat.write(notebook, str(path))
+    write_notebook(notebook, path)
     return removed
 
 

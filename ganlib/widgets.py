@@ -131,7 +131,8 @@ class TrainingDashboard:
 
     `steps` is the length of a run that Start begins; `run(steps)` trains the same way without a
     browser. `curves` picks the left plot: the losses, or D's mean outputs D(x) and D(G(z)) ("probabilities"),
-    each with its equilibrium value drawn for the standard GAN's losses. The step counter and status update every `counter_seconds`. While training runs, the pictures
+    each with its equilibrium value drawn for the standard GAN's losses; a toggle above the plots (or `show_curves`)
+    switches it at any time. The step counter and status update every `counter_seconds`. While training runs, the pictures
     are redrawn only while drawing them stays within `redraw_share` of the time since Start (or `run`), at
     most every `min_redraw_seconds`, and at least every `max_redraw_seconds` whatever drawing costs.
     """
@@ -209,12 +210,17 @@ class TrainingDashboard:
         self.progress = widgets.IntProgress(min=0, max=self.steps, layout=widgets.Layout(width="260px"))
         self.status = widgets.HTML().add_class("ganlib-status")
         self.curves = widgets.Image(format="png", layout=widgets.Layout(width="560px")).add_class("ganlib-curves")
+        self.curves_choice = widgets.ToggleButtons(options=[("losses", "losses"), ("D(x) and D(G(z))", "probabilities")],
+                                                   value=self.curves_shown, description="left plot",
+                                                   style={"button_width": "130px"})
+        self.curves_choice.observe(lambda change: self.show_curves(change["new"]), "value")
         self.samples = widgets.Image(format="png", layout=widgets.Layout(width=f"{round(self.samples_figsize[0] * 72)}px"))
         self.samples.add_class("ganlib-samples")
         self.widget = widgets.VBox([
             widgets.HBox(list(self.buttons.values()) + [self.step_label, self.progress]),
             self.status,
             widgets.HBox([widgets.VBox(list(self.controls.values())[start:start + 4]) for start in (0, 4, 8)]),
+            self.curves_choice,
             widgets.HBox([self.curves, self.samples]),
         ]).add_class("ganlib-dashboard")
         self._update_buttons()
@@ -491,6 +497,13 @@ class TrainingDashboard:
         self._last_redraw_cost = self._last_redraw_end - tick
         self.redraw_costs.append(self._last_redraw_cost)
         self._count_drawing_time(self._last_redraw_cost, "redraw")
+
+    def show_curves(self, curves: str) -> None:
+        """Draw the losses ("losses") or D's mean outputs D(x) and D(G(z)) ("probabilities") in the left plot."""
+        if curves not in CURVES:
+            raise ValueError(f"TrainingDashboard.show_curves: `curves` must be one of {list(CURVES)}, got {curves!r}")
+        self.curves_shown = self.curves_choice.value = curves
+        self.curves.value = _png(self._curves_figure())
 
     def _update_counters(self) -> None:
         """The cheap part of a redraw: step counter, progress bar, status line and buttons."""

@@ -21,8 +21,9 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from ganlib.notebook_files import NOTEBOOKS, lesson_paths
+
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = REPO / "notebooks"
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 KERNEL_PYTHON = VENV_PYTHON if VENV_PYTHON.exists() else Path(sys.executable)
 CELL_TIMEOUT = 900  # seconds; quick-mode cells take well under a minute
@@ -249,7 +250,7 @@ if __name__ == "__main__":
     dump = arguments.pop(arguments.index("--json") + 1) if "--json" in arguments else None
     arguments = [a for a in arguments if a != "--json"]
     results = {}
-    for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
+    for notebook in lesson_paths(NOTEBOOKS):
         if arguments and not any(notebook.name.startswith(a) for a in arguments):
             continue
         first, second = run_notebook(notebook), run_notebook(notebook, twice=True)

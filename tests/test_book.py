@@ -24,6 +24,7 @@ import nbformat
 import pytest
 
 from ganlib import book
+from ganlib.notebook_files import lesson_paths
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "artifacts" / "book"
@@ -87,7 +88,7 @@ def browser() -> Iterator:
 
 def test_the_site_has_a_page_per_lesson_in_order_and_the_guides(site):
     names = [page.relative_to(site.html_dir).as_posix() for page in site.pages]
-    lessons = [f"notebooks/{path.stem}.html" for path in book.lessons()]
+    lessons = [f"notebooks/{path.stem}.html" for path in lesson_paths()]
     assert names == ["README.html", *lessons, "docs/instructor-guide.html", "CONTRIBUTING.html"]
     assert len(lessons) == 7
     print(f"site: {len(names)} pages, {site.size_bytes / 1e6:.1f} MB, built in {site.seconds:.0f} s")
@@ -156,7 +157,7 @@ def picture_outputs(lesson: Path) -> tuple[int, int]:
 def test_every_output_picture_is_on_the_site_widgets_included(site):
     """A widget has no kernel on a website: its page shows the picture the widget output carries instead."""
     widgets = 0
-    for lesson in book.lessons():
+    for lesson in lesson_paths():
         html = (site.html_dir / "notebooks" / f"{lesson.stem}.html").read_text()
         pictures, widget_outputs = picture_outputs(lesson)
         widgets += widget_outputs

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from ganlib import claims
+from ganlib.notebook_files import lesson_paths
 
-LESSONS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+LESSONS = lesson_paths()
 
 
 def notebook(tmp_path: Path, markdown: str, printed: str, code: str = "", name: str = "09_made_up.ipynb") -> Path:

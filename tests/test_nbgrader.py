@@ -16,10 +16,11 @@ import nbformat
 import pytest
 
 from ganlib import grading
+from ganlib.notebook_files import lesson_paths
 from ganlib.student import BEGIN, END, solution_regions
 
 REPO = Path(__file__).resolve().parents[1]
-LESSONS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+LESSONS = lesson_paths()
 LESSON = "01_gan_objective"
 # Typical mistakes in lesson 01, by exercise: a flipped sign, the log of a sigmoid that overflows to -inf at large
 # negative logits, a generator step without zero_grad; exercise 3 is answered correctly, so this submission should

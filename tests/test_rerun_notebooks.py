@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from ganlib.notebook_files import lesson_paths
 from notebook_rerun import KERNEL_PYTHON, NOTEBOOKS, compare, describe, run_notebook
 
 
-@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda path: path.stem[:2])
+@pytest.mark.parametrize("path", lesson_paths(NOTEBOOKS), ids=lambda path: path.stem[:2])
 def test_run_all_twice_and_every_cell_rerun_give_the_same_state(path: Path):
     first, second = run_notebook(path), run_notebook(path, twice=True)
     report = describe(first, second)

@@ -8,10 +8,11 @@ import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
 
+from ganlib.notebook_files import lesson_paths
 from ganlib.student import BEGIN, END, STUB, solution_regions, strip_solutions, write_student_versions
 from notebook_rerun import NOTEBOOKS, quick_kernel
 
-LESSONS = sorted(NOTEBOOKS.glob("*.ipynb"))
+LESSONS = lesson_paths(NOTEBOOKS)
 
 
 def test_strip_solutions_keeps_the_indentation_and_refuses_unbalanced_markers():

@@ -327,3 +327,17 @@ def test_the_curves_show_their_equilibrium_values_for_the_standard_loss(curves, 
 def test_unknown_curves_are_refused_by_name():
     with pytest.raises(ValueError, match="`curves` must be one of"):
         TrainingDashboard(small_trainer(), curves="loss")
+
+
+def test_the_left_plot_toggles_between_the_losses_and_d_outputs_and_stays_in_step():
+    dash = TrainingDashboard(small_trainer(), steps=10, metric=None, draw_samples=draw_points)
+    dash.run()
+    assert dash.figure().axes[0].get_title() == "Losses" and dash.curves_choice.value == "losses"
+    before = dash.curves.value
+    dash.curves_choice.value = "probabilities"  # what clicking the toggle does
+    assert dash.curves_shown == "probabilities" and dash.curves.value != before
+    assert dash.figure().axes[0].get_title() == "D's outputs"
+    dash.show_curves("losses")  # the same from code, and the toggle follows
+    assert dash.curves_choice.value == "losses" and dash.figure().axes[0].get_title() == "Losses"
+    with pytest.raises(ValueError, match="`curves` must be one of"):
+        dash.show_curves("gradients")
