@@ -5,9 +5,11 @@ process with the whole batch.
 Why not DistributedDataParallel: DDP averages gradients with hooks that assume one forward and one backward pass
 per iteration. A GAN iteration runs D twice (real, then fake), back-propagates through a frozen D for G's update,
 and differentiates D's gradient for the gradient penalty: the traps of GANs under DDP (batch-norm buffers broadcast
-between D's two forward passes, parameters that get no gradient, double backward). Averaging the gradients
-explicitly, right before each optimizer step, computes what DDP computes and has none of these traps; what it gives
-up is DDP's overlap of communication with the backward pass, which matters for large networks on many GPUs, not here.
+between D's two forward passes, parameters that get no gradient, double backward). The first is pytorch/pytorch
+issues 22095 and 175024: DDP copies batch norm's running statistics in place before each forward pass, and the
+backward pass through the earlier forward refuses the changed tensor. Averaging the gradients explicitly, right
+before each optimizer step, computes what DDP computes and has none of these traps; what it gives up is DDP's
+overlap of communication with the backward pass, which matters for large networks on many GPUs, not here.
 
 What each process shares: the same seeds, so every process draws the same global batch of row indices and noise and
 takes its own slice of it (`Shard.part`). Batch norm in training mode normalises with the statistics of the whole
