@@ -180,6 +180,35 @@ def mnist_vectors(train: bool = True) -> torch.Tensor:
     return to_model_range(load_mnist(train)[0])
 
 
+def pixel_clusters(images: torch.Tensor, k: int, seed: int = 0, iterations: int = 20) -> torch.Tensor:
+    """k-means on the flattened pixels (k-means++ start, `iterations` rounds): each image's cluster, [N] int64.
+
+    Uses no labels: lesson 05 conditions a GAN on these clusters instead of on the digits.
+    """
+    validate.tensor(images, "images", "pixel_clusters", min_ndim=2)
+    validate.integer(k, "k", "pixel_clusters", low=2, high=len(images))
+    validate.integer(iterations, "iterations", "pixel_clusters")
+    points = images.reshape(len(images), -1).float()
+    norms = points.square().sum(1)
+
+    def squared_distances(centres: torch.Tensor) -> torch.Tensor:  # [N, len(centres)], by one matrix product
+        return norms.unsqueeze(1) - 2 * points @ centres.T + centres.square().sum(1)
+
+    rng = torch.Generator().manual_seed(seed)
+    centres = points[torch.randint(len(points), (1,), generator=rng)]
+    nearest = squared_distances(centres).squeeze(1)  # of each point to its nearest centre so far
+    for _ in range(k - 1):  # k-means++: each new centre drawn in proportion to that squared distance
+        new = points[torch.multinomial(nearest.clamp(min=0), 1, generator=rng)]
+        nearest = torch.minimum(nearest, squared_distances(new).squeeze(1))
+        centres = torch.cat([centres, new])
+    for _ in range(iterations):
+        assigned = squared_distances(centres).argmin(1)
+        counts = torch.bincount(assigned, minlength=k).unsqueeze(1)
+        sums = torch.zeros_like(centres).index_add_(0, assigned, points)
+        centres = torch.where(counts > 0, sums / counts.clamp(min=1), centres)  # an emptied cluster keeps its centre
+    return squared_distances(centres).argmin(1)
+
+
 @dataclass(frozen=True)
 class Shard:
     """This process's place among `world_size` processes that train together (rank 0 of 1: the usual case)."""

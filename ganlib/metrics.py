@@ -232,12 +232,21 @@ def real_baselines(n: int = 10_000, seed: int = 0) -> dict[str, float]:
             "FD_real_train_vs_test": real["FD"], **classes}
 
 
-def generator_metrics(n: int = 5000) -> Callable[[nn.Module], dict[str, float]]:
-    """A metric function for Trainer(metric_fn=...): scores n fresh samples of the generator."""
+def generator_metrics(n: int = 5000, label_weights: torch.Tensor | None = None) -> Callable[[nn.Module], dict[str, float]]:
+    """A metric function for Trainer(metric_fn=...): scores n fresh samples of the generator. For a conditional
+    generator, `label_weights` [n_classes] says how often to ask for each class (drawn at random in proportion)."""
     validate.integer(n, "n", "generator_metrics", low=2)
+    if label_weights is not None:
+        validate.tensor(label_weights, "label_weights", "generator_metrics", ndim=1)
+        if (label_weights < 0).any() or label_weights.sum() <= 0:
+            raise ValueError("generator_metrics: `label_weights` must be >= 0 with a positive sum")
+
     def metric_fn(generator: nn.Module) -> dict[str, float]:
-        z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(1234))
-        return score_samples(generate(generator, z.to(next(generator.parameters()).device)))
+        rng = torch.Generator().manual_seed(1234)
+        z = torch.randn(n, generator.latent_dim, generator=rng)
+        labels = None if label_weights is None else torch.multinomial(label_weights.float(), n, True, generator=rng)
+        device = next(generator.parameters()).device
+        return score_samples(generate(generator, z.to(device), None if labels is None else labels.to(device)))
     return metric_fn
 
 

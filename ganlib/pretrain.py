@@ -22,7 +22,7 @@ from . import audio
 from . import few_labels
 from .bench import library_versions, machine_info
 from .config import REPO_ROOT, set_seed
-from .data import mnist_vectors
+from .data import mnist_vectors, pixel_clusters
 from .metrics import accuracy, generator_metrics
 from .models import (ConvDiscriminator, ConvGenerator, HarmonicGenerator, MLPDiscriminator, MLPGenerator,
                      dcgan_initialise)
@@ -75,6 +75,26 @@ def mnist_dcgan_trainer(metric_every: int = 500, fast: bool = True,
                    seed=SEED, batch_size=64, lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.999), ema_decay=0.999, fast=fast,
                    metric_fn=generator_metrics(n=5000) if metric_every else None, metric_every=metric_every,
                    snapshot_every=0, device=device)
+
+
+SELF_CONDITIONED_CLUSTERS = 30  # lesson 05: k-means clusters of the pixels that stand in for labels
+
+
+def mnist_self_conditioned_trainer(seed: int = SEED) -> tuple[Trainer, torch.Tensor]:
+    """Lesson 05's self-conditioned DCGAN, built as the lesson builds it: the DCGAN recipe made conditional on
+    k-means clusters of the pixels (no digit labels). Returns the trainer and the clusters' sizes (how often to
+    ask for each cluster when sampling)."""
+    images = mnist_vectors().reshape(-1, 1, 28, 28)
+    clusters = pixel_clusters(images, SELF_CONDITIONED_CLUSTERS, seed=seed)
+    set_seed(seed)
+    generator = ConvGenerator(100, (28, 28), width=DCGAN_WIDTH, blocks=2, hidden=DCGAN_G_HIDDEN,
+                              n_classes=SELF_CONDITIONED_CLUSTERS)
+    discriminator = ConvDiscriminator((28, 28), width=DCGAN_WIDTH, blocks=2, hidden=DCGAN_D_HIDDEN,
+                                      n_classes=SELF_CONDITIONED_CLUSTERS)
+    trainer = Trainer(dcgan_initialise(generator), dcgan_initialise(discriminator), images, labels=clusters,
+                      seed=seed, batch_size=64, lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.999), ema_decay=0.999,
+                      fast=True, snapshot_every=0)
+    return trainer, torch.bincount(clusters, minlength=SELF_CONDITIONED_CLUSTERS).float()
 
 
 SPOKEN_DIGIT_STEPS = 4_000  # lesson 06's headline model: 931 s of training on 2 cores (its JSON record)

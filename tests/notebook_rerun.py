@@ -35,6 +35,7 @@ WALL_CLOCK_NAME = r"(seconds|ms_per_step)$"
 # Wall-clock rule 2: globals that are nothing but a timing measurement, per notebook (file-name prefix).
 WALL_CLOCK_GLOBALS: dict[str, set[str]] = {
     "02": {"bare", "watched"},  # steps per second, bare and inside the dashboard (cell "steps_per_second")
+    "05": {"started", "cluster_seconds"},  # time.perf_counter() before clustering; the seconds it took
     "06": {"start", "costs", "cost"},  # time.perf_counter() before training; seconds per step (dict, loop variable)
 }
 # Before cell outputs are compared, printed numbers followed by a time unit (or "training seconds", "steps/s", "it/s") and the
@@ -213,6 +214,16 @@ def run_notebook(path: Path, twice: bool = False, timeout: int = CELL_TIMEOUT) -
             run.names, run.details = state["names"], state["details"]
     run.seconds = time.perf_counter() - start
     return run
+
+
+CHECK_OUTPUT_MARK = "# NBVAL_CHECK_OUTPUT"  # (the marker nbval used) a deterministic cell, whatever the budget
+
+
+def outputs_unlike_the_committed(path: Path, run: Run) -> list[int]:
+    """Cells marked CHECK_OUTPUT_MARK whose output in `run` differs from the committed (full-mode) one."""
+    cells = nbformat.read(path, as_version=4).cells
+    return [i for i, cell in enumerate(cells) if cell.cell_type == "code" and cell.source.startswith(CHECK_OUTPUT_MARK)
+            and run.texts.get(i, [None])[0] != output_text(cell)]
 
 
 def differing_paths(a: Run, b: Run, name: str, limit: int = 8) -> list[str]:

@@ -39,9 +39,11 @@ def test_a_quick_benchmark_writes_every_field_and_prints_the_table(tmp_path, cap
     assert all(_positive_number(scaling[f"{recipe}_{count}_processes_steps_per_s"])
                for recipe in bench.SCALING_RECIPES for count in (1, 2))
     assert set(report["time_to_quality"]) == {"reference", "lesson02_recommended", "lesson02_recommended_fast",
-                                              "lesson05_dcgan_fast"}
+                                              "lesson05_dcgan_fast",
+                                              "lesson05_self_conditioned_seed0"}  # --quick: one seed of three
     for result in report["time_to_quality"].values():
         assert set(QUALITY_FIELDS) <= set(result) and result["curve"] and result["steps"] > 0
+        assert _positive_number(result["last_FD"]) and 0 <= result["last_largest_class_gap"] <= 0.9
         # 2 s of training: best IS 1.000-1.001 measured on 2 busy cores (2 to 22 steps); a faster CPU trains more,
         # but no recipe reached IS 9 in a 7-minute full run (best 8.32, README), so 9 in 2 s means a broken metric
         assert result["best_IS"] == max(value for _, value in result["curve"]) < bench.QUALITY_THRESHOLDS[-1]

@@ -8,7 +8,7 @@ import torch
 
 import ganlib
 from ganlib.config import REPO_ROOT
-from ganlib.data import BatchSampler, DataNotFoundError, load_mnist, mnist_vectors, to_model_range
+from ganlib.data import BatchSampler, DataNotFoundError, load_mnist, mnist_vectors, pixel_clusters, to_model_range
 
 
 def test_budget_follows_quick_mode(monkeypatch):
@@ -56,6 +56,20 @@ def test_missing_data_offline_gives_one_clear_error(tmp_path, monkeypatch):
 def test_to_model_range_refuses_floats():
     with pytest.raises(TypeError, match="uint8"):
         to_model_range(torch.zeros(2, 28, 28))
+
+
+def test_pixel_clusters_find_separated_groups_the_same_way_for_a_seed():
+    rng = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    group = torch.arange(300) % 3
+    points = centres[group] + 0.5 * torch.randn(300, 2, generator=rng)
+    clusters = pixel_clusters(points, k=3, seed=1)
+    # one cluster per group: each group's points share a cluster, and the three clusters differ
+    assert all(len(clusters[group == g].unique()) == 1 for g in range(3)) and len(clusters.unique()) == 3
+    assert torch.equal(clusters, pixel_clusters(points, k=3, seed=1))
+    for k in (1, 301):
+        with pytest.raises(ValueError, match="`k`"):
+            pixel_clusters(points, k=k)
 
 
 def test_batch_sampler_covers_every_row_once_per_epoch():

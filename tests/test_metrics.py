@@ -7,7 +7,7 @@ import torch
 
 from ganlib.data import load_mnist, to_model_range
 from ganlib.metrics import (MIN_TEST_ACCURACY, accuracy, classifier_info, classify, frechet_distance,
-                            inception_score, load_classifier, real_baselines, score_samples)
+                            generator_metrics, inception_score, load_classifier, real_baselines, score_samples)
 from ganlib.models import MLPGenerator, generate
 
 
@@ -54,6 +54,33 @@ def test_class_histogram_sees_a_missing_digit(mnist):
     no_sevens = to_model_range(images[labels != 7][:3000])
     scores = score_samples(no_sevens)
     assert scores["class_7"] < 0.01 and scores["classes_covered"] == 9
+
+
+class RealDigitOfTheClass(torch.nn.Module):
+    """A 'conditional generator' that returns a real test image of the requested digit (z picks which one)."""
+
+    n_classes, latent_dim = 10, 2
+
+    def __init__(self):
+        super().__init__()
+        images, labels = load_mnist(train=False)
+        self.by_digit = [to_model_range(images[labels == d][:200]) for d in range(10)]
+        self.unused = torch.nn.Linear(1, 1)  # generate() asks for a parameter's device
+
+    def forward(self, z, labels):
+        pick = (z[:, 0].abs() * 1000).long() % 200
+        return torch.stack([self.by_digit[int(d)][int(i)] for d, i in zip(labels, pick)])
+
+
+def test_metrics_of_a_conditional_generator_ask_for_each_class_as_often_as_its_weight(mnist):
+    weights = torch.zeros(10)
+    weights[[0, 9]] = torch.tensor([3.0, 1.0])
+    scores = generator_metrics(n=2000, label_weights=weights)(RealDigitOfTheClass())
+    assert scores["class_0"] == pytest.approx(0.75, abs=0.04) and scores["class_9"] == pytest.approx(0.25, abs=0.04)
+    assert scores["classes_covered"] == 2
+    for bad in (torch.zeros(10), -torch.ones(10)):
+        with pytest.raises(ValueError, match="label_weights"):
+            generator_metrics(n=100, label_weights=bad)
 
 
 def test_classify_refuses_out_of_range_images():

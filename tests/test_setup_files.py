@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED = ["torch", "torchvision", "torchaudio", "numpy", "matplotlib", "ipywidgets", "jupyterlab",
-            "ipykernel", "nbval", "pytest", "soundfile", "playwright"]
+            "ipykernel", "pytest", "soundfile", "playwright"]
 
 
 def requirement_pins() -> dict[str, str]:

@@ -1,6 +1,6 @@
 """Student versions (`make student`): no solution text survives, and every check says "not done yet" on its stub.
 
-The solution notebooks themselves run under nbval (`make test`), where every check passes.
+The solution notebooks themselves run in tests/test_rerun_notebooks.py (`make test`), where every check passes.
 """
 from pathlib import Path
 
