@@ -61,15 +61,19 @@ def _mnist_mlp(device: str = "cpu") -> Trainer:
 DCGAN_WIDTH, DCGAN_G_HIDDEN, DCGAN_D_HIDDEN = 32, 192, 64  # lesson 05: finest map's channels; hidden units of G and D
 
 
+def _mnist_dcgan_pair(n_classes: int | None = None) -> tuple[ConvGenerator, ConvDiscriminator]:
+    """Lesson 05's `dcgan()`: the DCGAN pair for 28 x 28 digits with DCGAN's initialisation (G's draws, then D's)."""
+    generator = ConvGenerator(100, (28, 28), width=DCGAN_WIDTH, blocks=2, hidden=DCGAN_G_HIDDEN, n_classes=n_classes)
+    discriminator = ConvDiscriminator((28, 28), width=DCGAN_WIDTH, blocks=2, hidden=DCGAN_D_HIDDEN, n_classes=n_classes)
+    return dcgan_initialise(generator), dcgan_initialise(discriminator)
+
+
 def mnist_dcgan_trainer(metric_every: int = 500, fast: bool = True,
                         memory_format: torch.memory_format = torch.contiguous_format, device: str = "cpu") -> Trainer:
     """Lesson 05's DCGAN, built as the lesson builds it (the same random draws in the same order); scored on
     5,000 samples every `metric_every` steps (0: never). `fast` and `memory_format` are for the benchmark."""
     set_seed(SEED)
-    generator = ConvGenerator(100, (28, 28), width=DCGAN_WIDTH, blocks=2, hidden=DCGAN_G_HIDDEN)
-    discriminator = ConvDiscriminator((28, 28), width=DCGAN_WIDTH, blocks=2, hidden=DCGAN_D_HIDDEN)
-    dcgan_initialise(generator)
-    dcgan_initialise(discriminator)
+    generator, discriminator = _mnist_dcgan_pair()
     images = mnist_vectors().reshape(-1, 1, 28, 28).contiguous(memory_format=memory_format)
     return Trainer(generator.to(memory_format=memory_format), discriminator.to(memory_format=memory_format), images,
                    seed=SEED, batch_size=64, lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.999), ema_decay=0.999, fast=fast,
@@ -87,11 +91,7 @@ def mnist_self_conditioned_trainer(seed: int = SEED) -> tuple[Trainer, torch.Ten
     images = mnist_vectors().reshape(-1, 1, 28, 28)
     clusters = pixel_clusters(images, SELF_CONDITIONED_CLUSTERS, seed=seed)
     set_seed(seed)
-    generator = ConvGenerator(100, (28, 28), width=DCGAN_WIDTH, blocks=2, hidden=DCGAN_G_HIDDEN,
-                              n_classes=SELF_CONDITIONED_CLUSTERS)
-    discriminator = ConvDiscriminator((28, 28), width=DCGAN_WIDTH, blocks=2, hidden=DCGAN_D_HIDDEN,
-                                      n_classes=SELF_CONDITIONED_CLUSTERS)
-    trainer = Trainer(dcgan_initialise(generator), dcgan_initialise(discriminator), images, labels=clusters,
+    trainer = Trainer(*_mnist_dcgan_pair(SELF_CONDITIONED_CLUSTERS), images, labels=clusters,
                       seed=seed, batch_size=64, lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.999), ema_decay=0.999,
                       fast=True, snapshot_every=0)
     return trainer, torch.bincount(clusters, minlength=SELF_CONDITIONED_CLUSTERS).float()
