@@ -11,6 +11,7 @@ import io
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,8 +33,8 @@ from .training import Trainer, has_native_bfloat16
 from .training.guard import divergence
 
 QUALITY_THRESHOLDS = (5.0, 7.0, 8.0, 9.0)  # classifier IS; real MNIST scores about 9.7
-FULL = dict(throughput_steps=300, ttq_seconds=420.0, eval_every_seconds=20.0, eval_samples=5000, matmul_seconds=1.0)
-QUICK = dict(throughput_steps=10, ttq_seconds=2.0, eval_every_seconds=1.0, eval_samples=500, matmul_seconds=0.1)
+FULL = dict(throughput_steps=300, throughput_rounds=6, ttq_seconds=420.0, eval_every_seconds=20.0, eval_samples=5000, matmul_seconds=1.0)
+QUICK = dict(throughput_steps=10, throughput_rounds=2, ttq_seconds=2.0, eval_every_seconds=1.0, eval_samples=500, matmul_seconds=0.1)
 
 
 def tutorial_models(seed: int = 0) -> tuple[nn.Module, nn.Module]:
@@ -149,21 +150,38 @@ def tutorial_trainer(fast: bool, batch_size: int = 64) -> Trainer:
                    device="cpu", fast=fast)
 
 
-def measure_throughput(steps: int, batch_size: int = 64) -> dict:
-    """Steps per second and GFLOP/s of the tutorial loop and of the Trainer (exact and fast) on the same models."""
+def interleaved_rates(loops: dict[str, Callable[[], None]], steps: int, rounds: int,
+                      warmup: int = 10) -> dict[str, list[float]]:
+    """Steps per second of each loop in each of `rounds` rounds of `steps` steps, the loops taking turns within a
+    round: a machine whose speed drifts (a shared VM) then slows every loop alike, and ratios compare like with like."""
+    for step in loops.values():
+        for _ in range(warmup):
+            step()
+    rates: dict[str, list[float]] = {name: [] for name in loops}
+    for _ in range(rounds):
+        for name, step in loops.items():
+            rates[name].append(steps_per_second(step, steps, warmup=0))
+    return rates
+
+
+def measure_throughput(steps: int, rounds: int = 1, batch_size: int = 64) -> dict:
+    """Steps per second and GFLOP/s of the tutorial loop and of the Trainer (exact and fast) on the same models,
+    over `rounds` interleaved rounds of steps/rounds steps: medians, and each ratio's range over the rounds."""
     reference = TutorialLoop(*tutorial_models(), batch_size=batch_size)
     exact, fast = tutorial_trainer(False, batch_size), tutorial_trainer(True, batch_size)
-    rates = {name: steps_per_second(run.step, steps) for name, run in
-             (("reference", reference), ("ganlib", exact), ("ganlib_fast", fast))}
+    rounds_of = interleaved_rates({"reference": reference.step, "ganlib": exact.step, "ganlib_fast": fast.step},
+                                  max(1, steps // rounds), rounds)
+    rates = {name: statistics.median(values) for name, values in rounds_of.items()}
     flops = {name: flops_per_step(run.step) for name, run in (("reference", reference), ("ganlib", exact))}
-    result = {"batch_size": batch_size, "steps": steps}
+    result = {"batch_size": batch_size, "steps": steps, "rounds": rounds, "rounds_steps_per_s": rounds_of}
     for name, rate in rates.items():
         result[f"{name}_steps_per_s"] = rate
         result[f"{name}_ms_per_step"] = 1000 / rate
     result["ganlib_guard_fraction"] = guard_cost(exact)
     result["reference_data_only_batches_per_s"] = steps_per_second(reference.next_batch, steps)
-    result["ratio"] = rates["ganlib"] / rates["reference"]
-    result["ratio_fast"] = rates["ganlib_fast"] / rates["reference"]
+    for key, name in (("ratio", "ganlib"), ("ratio_fast", "ganlib_fast")):
+        per_round = [ours / theirs for ours, theirs in zip(rounds_of[name], rounds_of["reference"])]
+        result[key], result[f"{key}_range"] = statistics.median(per_round), [min(per_round), max(per_round)]
     result["reference_gflop_per_step"] = flops["reference"] / 1e9
     result["ganlib_gflop_per_step"] = flops["ganlib"] / 1e9
     result["reference_gflops"] = flops["reference"] * rates["reference"] / 1e9
@@ -334,6 +352,9 @@ def format_report(report: dict) -> str:
             per_step = t["reference_gflop_per_step"] if name == "reference" else t["ganlib_gflop_per_step"]
             lines.append(f"{label:34s} {t[name + '_steps_per_s']:8.1f} {t[name + '_ms_per_step']:8.2f} "
                          f"{per_step:11.3f} {gflops:8.1f} {ratio:7.2f}x")
+        lines.append(f"Medians of {t['rounds']} rounds, the three loops taking turns in each; the ratio's range over "
+                     f"the rounds: {t['ratio_range'][0]:.2f}-{t['ratio_range'][1]:.2f}x (Trainer), "
+                     f"{t['ratio_fast_range'][0]:.2f}-{t['ratio_fast_range'][1]:.2f}x (fast=True).")
         lines.append(f"The divergence guard (a check and a copy of the state every 50 steps) costs "
                      f"{t['ganlib_guard_fraction']:.1%} of ganlib's training time.")
         lines.append(f"The tutorial's DataLoader alone serves {t['reference_data_only_batches_per_s']:.0f} batches/s; "
@@ -380,7 +401,7 @@ def run_benchmark(quick: bool, notebook_modes: list[str], only: str = "", parts:
                     "matmul_gflops": {"float32": matmul_gflops(torch.float32, seconds=settings["matmul_seconds"]),
                                       "bfloat16": matmul_gflops(torch.bfloat16, seconds=settings["matmul_seconds"])}}
     if wanted("throughput"):
-        report["throughput"] = measure_throughput(settings["throughput_steps"])
+        report["throughput"] = measure_throughput(settings["throughput_steps"], settings["throughput_rounds"])
     if wanted("conv"):
         report["conv_throughput"] = measure_conv_throughput(settings["throughput_steps"])
     if wanted("processes"):

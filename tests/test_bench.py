@@ -31,7 +31,11 @@ def test_a_quick_benchmark_writes_every_field_and_prints_the_table(tmp_path, cap
     assert all(_positive_number(report["matmul_gflops"][dtype]) for dtype in ("float32", "bfloat16"))
     throughput = report["throughput"]
     assert all(_positive_number(throughput[field]) for field in THROUGHPUT_FIELDS)
-    assert throughput["ratio"] == pytest.approx(throughput["ganlib_steps_per_s"] / throughput["reference_steps_per_s"])
+    rounds = throughput["rounds_steps_per_s"]
+    assert throughput["rounds"] == 2 and all(len(rounds[loop]) == 2 for loop in ("reference", "ganlib", "ganlib_fast"))
+    per_round = [ours / theirs for ours, theirs in zip(rounds["ganlib"], rounds["reference"])]
+    assert throughput["ratio"] == pytest.approx(sum(per_round) / 2)  # the median of two rounds
+    assert throughput["ratio_range"] == pytest.approx([min(per_round), max(per_round)])
     conv = report["conv_throughput"]
     assert all(_positive_number(conv[f"{precision}_{layout}_steps_per_s"])
                for precision in ("float32", "bfloat16") for layout in ("nchw", "channels_last"))
