@@ -33,8 +33,10 @@ from .training import Trainer, has_native_bfloat16
 from .training.guard import divergence
 
 QUALITY_THRESHOLDS = (5.0, 7.0, 8.0, 9.0)  # classifier IS; real MNIST scores about 9.7
-FULL = dict(throughput_steps=300, throughput_rounds=6, ttq_seconds=420.0, eval_every_seconds=20.0, eval_samples=5000, matmul_seconds=1.0)
-QUICK = dict(throughput_steps=10, throughput_rounds=2, ttq_seconds=2.0, eval_every_seconds=1.0, eval_samples=500, matmul_seconds=0.1)
+FULL = dict(throughput_steps=300, throughput_rounds=6, ttq_seconds=420.0, eval_every_seconds=20.0, eval_samples=5000,
+            matmul_seconds=1.0)
+QUICK = dict(throughput_steps=10, throughput_rounds=2, ttq_seconds=2.0, eval_every_seconds=1.0, eval_samples=500,
+             matmul_seconds=0.1)
 
 
 def tutorial_models(seed: int = 0) -> tuple[nn.Module, nn.Module]:
